@@ -1,0 +1,286 @@
+"""The sequence input contract: padding helpers and validation of sequence batches.
+
+Two forms of the same thing reach the estimators:
+
+* **float sequences**: ``(n_samples, n_timesteps, n_features)``, or 2-D
+  ``(n_samples, n_timesteps)`` for univariate series. A sequence shorter than
+  ``n_timesteps`` is padded at its end with steps whose features are all NaN.
+* **token ids**: an *integer* ``(n_samples, n_timesteps)`` array, padded at its end
+  with ``-1``. It is the compact form of one-hot float sequences over a vocabulary:
+  a one-hot row times ``W_x`` is the row of ``W_x`` that the id names.
+
+Validation returns a :class:`Sequences` record that the network consumes: the
+values with padding replaced by harmless zeros (dense) or ids (index), and the
+length of every sequence.
+"""
+
+from dataclasses import dataclass
+from numbers import Integral
+
+import numpy as np
+
+__all__ = ["pad_sequences", "check_sequences", "Sequences"]
+
+
+def pad_sequences(sequences, *, max_len=None, dtype=None, value=None, truncating="pre"):
+    """Pad a list of ragged sequences into the end-padded array form skrnn takes.
+
+    Parameters
+    ----------
+    sequences : list of array-like
+        Each item is one sequence: ``(length_i, n_features)`` or ``(length_i,)``
+        float values, or ``(length_i,)`` integer token ids. Lengths may differ and
+        may be zero.
+    max_len : int, default=None
+        Number of time steps of the result. ``None`` uses the longest sequence.
+        Longer sequences are truncated as ``truncating`` says.
+    dtype : dtype, default=None
+        Dtype of the result. ``None`` gives ``int32`` when every sequence holds
+        integers (token ids) and ``float32`` otherwise.
+    value : scalar, default=None
+        Padding value; ``None`` means ``-1`` for integer output and NaN for float.
+    truncating : {"pre", "post"}, default="pre"
+        Which end of a too-long sequence is dropped: ``"pre"`` keeps the last
+        ``max_len`` steps, ``"post"`` keeps the first ``max_len``.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, max_len) or (n_samples, max_len, n_features)
+        Integer ids padded with -1 (2-D), or float values padded with NaN. Float
+        sequences given as 1-D are univariate and come back 3-D with one feature.
+
+    Examples
+    --------
+    >>> from skrnn import pad_sequences
+    >>> pad_sequences([[3, 1], [2]])
+    array([[ 3,  1],
+           [ 2, -1]], dtype=int32)
+    >>> pad_sequences([[[0.5, 1.0]], []]).shape
+    (2, 1, 2)
+    """
+    if isinstance(sequences, np.ndarray) and sequences.ndim >= 2 and sequences.dtype != object:
+        sequences = list(sequences)
+    if not hasattr(sequences, "__len__") or isinstance(sequences, str):
+        raise TypeError("pad_sequences expects a list of sequences.")
+    if truncating not in ("pre", "post"):
+        raise ValueError(f"truncating must be 'pre' or 'post', got {truncating!r}.")
+    arrays = [np.asarray(s) for s in sequences]
+    if len(arrays) == 0:
+        raise ValueError("pad_sequences got an empty list of sequences.")
+    n_dims = {a.ndim for a in arrays if a.size > 0}
+    if n_dims - {1, 2}:
+        raise ValueError(
+            "Each sequence must be 1-D (ids or a univariate series) or 2-D "
+            "(length, n_features)."
+        )
+    is_int = all(
+        np.issubdtype(a.dtype, np.integer) or a.size == 0 and a.dtype == np.float64
+        for a in arrays
+    ) and any(a.size > 0 for a in arrays)
+    if dtype is None:
+        dtype = np.int32 if (is_int and 2 not in n_dims) else np.float32
+    dtype = np.dtype(dtype)
+    lengths = np.array([a.shape[0] if a.size > 0 else 0 for a in arrays])
+    if max_len is None:
+        max_len = int(lengths.max())
+    elif not isinstance(max_len, Integral) or max_len < 0:
+        raise ValueError(f"max_len must be a non-negative integer, got {max_len!r}.")
+    integer_out = np.issubdtype(dtype, np.integer)
+    if value is None:
+        value = -1 if integer_out else np.nan
+    if integer_out:
+        if 2 in n_dims:
+            raise ValueError("Integer (token id) output needs 1-D sequences of ids.")
+        out = np.full((len(arrays), max_len), value, dtype=dtype)
+    else:
+        widths = {a.shape[1] for a in arrays if a.ndim == 2 and a.size > 0}
+        if len(widths) > 1:
+            raise ValueError(f"Sequences have different numbers of features: {sorted(widths)}.")
+        n_features = widths.pop() if widths else 1
+        out = np.full((len(arrays), max_len, n_features), value, dtype=dtype)
+    for i, a in enumerate(arrays):
+        if a.size == 0 or max_len == 0:
+            continue
+        a = a[-max_len:] if truncating == "pre" else a[:max_len]
+        if integer_out:
+            out[i, : len(a)] = a
+        else:
+            out[i, : len(a)] = a.reshape(len(a), -1)
+    return out
+
+
+@dataclass
+class Sequences:
+    """A validated batch of sequences, ready for the network.
+
+    ``data`` is ``(n, T)`` int ids (padding set to 0) when ``kind == "index"``,
+    or ``(n, T, F)`` floats (padding set to 0) when ``kind == "dense"``.
+    ``lengths[i]`` is the number of real steps of sample ``i``.
+    """
+
+    data: np.ndarray
+    lengths: np.ndarray
+    kind: str
+    n_features: int
+
+    def __len__(self):
+        return self.data.shape[0]
+
+    def take(self, index):
+        """Sub-batch ``index`` with its time axis cut to the longest member."""
+        lengths = self.lengths[index]
+        T = int(lengths.max()) if len(lengths) else 0
+        return Sequences(self.data[index, :T], lengths, self.kind, self.n_features)
+
+
+def _describe(i, t=None):
+    return f"sample {i}" + ("" if t is None else f", step {t}")
+
+
+def _lengths_from_mask(real, what):
+    """Lengths from a (n, T) boolean 'is a real step' mask; padding must be at the end."""
+    n, T = real.shape
+    lengths = real.sum(axis=1)
+    # A real step after padding: the mask is not a prefix of ones.
+    prefix = np.arange(T)[None, :] < lengths[:, None]
+    bad = real != prefix
+    if bad.any():
+        i, t = np.argwhere(bad)[0]
+        first_pad = int(np.argmin(real[i]))
+        raise ValueError(
+            f"X has a real step after padding in {_describe(i)}: step {first_pad} is "
+            f"padding ({what}) but step {int(np.nonzero(real[i])[0][-1])} is not. "
+            "Pad sequences at their end only (see skrnn.pad_sequences)."
+        )
+    return lengths.astype(np.intp)
+
+
+def check_sequences(X, *, n_features=None, dtype=np.float32, estimator_name="the estimator",
+                    allow_index=True):
+    """Validate ``X`` against the sequence contract.
+
+    Parameters
+    ----------
+    X : array-like
+        Float sequences (2-D univariate or 3-D, NaN end-padded) or integer token ids
+        (2-D, -1 end-padded).
+    n_features : int or None
+        The per-step feature count (vocabulary size for ids) fitted before, or None
+        at fit time. Token ids must be smaller than it; float input must have it.
+    dtype : dtype
+        Float dtype of dense output.
+
+    Returns
+    -------
+    Sequences
+    """
+    if isinstance(X, (str, bytes)):
+        raise TypeError(
+            f"{estimator_name} expects an array of sequences, got a string. Turn text into "
+            "sequences with skrnn.SequenceVectorizer first."
+        )
+    if hasattr(X, "toarray") or hasattr(X, "tocsr"):
+        raise TypeError(
+            f"{estimator_name} does not accept sparse input: pass token ids (an integer "
+            "array) or a dense float array of sequences."
+        )
+    if isinstance(X, np.ndarray):
+        arr = X
+    else:
+        try:
+            arr = np.asarray(X)
+        except ValueError as exc:
+            raise ValueError(
+                f"{estimator_name} could not turn X into an array ({exc}). For sequences of "
+                "different lengths use skrnn.pad_sequences."
+            ) from None
+    if arr.dtype == object or arr.dtype.kind in "USV":
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{estimator_name} expects numeric sequences, got an array of dtype "
+                f"{arr.dtype}. Raw text goes through skrnn.SequenceVectorizer first."
+            ) from None
+    if arr.dtype.kind == "c":
+        raise TypeError(f"{estimator_name} does not accept complex data.")
+    if arr.ndim not in (2, 3):
+        raise ValueError(
+            f"{estimator_name} expects a 2-D array (n_samples, n_timesteps) or a 3-D array "
+            f"(n_samples, n_timesteps, n_features), got {arr.ndim}-D with shape {arr.shape}."
+            + (" Reshape a single sequence with X[None]." if arr.ndim == 1 else "")
+        )
+    if arr.shape[0] == 0:
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={arr.shape}) while a minimum of 1 is "
+            f"required by {estimator_name}."
+        )
+    if arr.dtype.kind == "b":
+        arr = arr.astype(dtype)
+
+    if arr.dtype.kind in "iu":
+        if not allow_index:
+            arr = arr.astype(dtype)
+        elif arr.ndim != 2:
+            raise ValueError(
+                f"Integer X means token ids and must be 2-D (n_samples, n_timesteps), got "
+                f"shape {arr.shape}. Cast integer-valued features to float."
+            )
+        else:
+            return _check_index(arr, n_features, estimator_name)
+    return _check_dense(arr, n_features, dtype, estimator_name)
+
+
+def _check_index(arr, n_features, estimator_name):
+    ids = arr.astype(np.int64, copy=False)
+    bad = ids < -1
+    if bad.any():
+        i, t = np.argwhere(bad)[0]
+        raise ValueError(
+            f"Token id {ids[i, t]} in {_describe(i, t)} is negative; ids are >= 0 and -1 "
+            "marks padding."
+        )
+    lengths = _lengths_from_mask(ids != -1, "-1")
+    if n_features is not None:
+        bad = ids >= n_features
+        if bad.any():
+            i, t = np.argwhere(bad)[0]
+            raise ValueError(
+                f"Token id {ids[i, t]} in {_describe(i, t)} is outside the vocabulary of "
+                f"{n_features} tokens that {estimator_name} was fitted with."
+            )
+    data = np.where(ids == -1, 0, ids).astype(np.intp)
+    n_tok = int(ids.max()) + 1 if n_features is None else n_features
+    return Sequences(data, lengths, "index", max(n_tok, 1))
+
+
+def _check_dense(arr, n_features, dtype, estimator_name):
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.dtype.kind != "f":
+        arr = arr.astype(dtype)
+    n, T, F = arr.shape
+    if n_features is not None and F != n_features:
+        raise ValueError(
+            f"X has {F} features per step, but {estimator_name} is expecting {n_features} "
+            "features as input."
+        )
+    if F == 0:
+        raise ValueError(f"X has 0 features per step; {estimator_name} needs at least 1.")
+    if np.isinf(arr).any():
+        i, t, _ = np.argwhere(np.isinf(arr))[0]
+        raise ValueError(f"Input X contains infinity in {_describe(i, t)}.")
+    nan = np.isnan(arr)
+    nan_steps = nan.all(axis=2)
+    partial = nan.any(axis=2) & ~nan_steps
+    if partial.any():
+        i, t = np.argwhere(partial)[0]
+        k = int(np.nonzero(nan[i, t])[0][0])
+        raise ValueError(
+            f"Input X contains NaN in only some features of {_describe(i, t)} (feature {k}); "
+            "NaN is reserved for padding, where every feature of a step is NaN."
+        )
+    lengths = _lengths_from_mask(~nan_steps, "all NaN")
+    data = np.where(nan, 0, arr) if nan.any() else arr
+    data = data.astype(dtype, copy=False)
+    return Sequences(data, lengths, "dense", F)
