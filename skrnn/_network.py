@@ -1,0 +1,373 @@
+"""A stack of recurrent layers over a padded batch, its BPTT backward pass, and loss heads.
+
+This module knows nothing of scikit-learn. Parameters live in a plain ``dict``
+of named arrays (``"l0.W_x"``, ``"l0.W_h"``, ``"l0.b"``, ``"l0r.W_x"`` for the
+reversed direction of layer 0, ..., ``"W_y"``, ``"b_y"``) so that an estimator
+can store them as they are.
+
+Data flow of :meth:`RecurrentNetwork.forward`::
+
+    x (B, T[, F]) --transpose--> time-major (T, B, .)
+      layer l, each direction d:
+        Zx = x @ W_x + b           one product for all steps (a row gather for ids)
+        [reverse each sample's real steps, if d is the reversed direction]
+        Hs = cell.forward(Zx)      loop over time only, batch sorted by length
+        [un-reverse]
+      x <- concat of the directions' outputs
+    head: many-to-one   logits = h_final @ W_y + b_y   (B, C)
+          many-to-many  logits = h_t @ W_y + b_y       (B, T, C)
+
+Samples are sorted by decreasing length inside :meth:`forward` (and put back in
+the caller's order on the way out) so that, at step ``t``, the samples with a
+real step are a leading block of rows: see :mod:`skrnn._cells`.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import logsumexp
+
+from ._cells import CELLS
+
+HEADS = ("many_to_one", "many_to_many")
+
+
+class RecurrentNetwork:
+    """Architecture of a recurrent network: what to compute, not the weights.
+
+    Parameters
+    ----------
+    cell : {"rnn", "lstm", "gru"}
+    n_inputs : int
+        Features per step (the vocabulary size for token-id input).
+    hidden_sizes : tuple of int
+        Units of each stacked layer.
+    n_outputs : int
+        Width of the output layer (classes, or regression targets).
+    activation : {"tanh", "relu"}
+        Nonlinearity of the vanilla cell (gated cells have their own).
+    bidirectional : bool
+        Add a reversed direction to every layer; outputs are concatenated.
+    head : {"many_to_one", "many_to_many"}
+        Output from the final state, or at every step.
+    """
+
+    def __init__(self, cell, n_inputs, hidden_sizes, n_outputs, activation="tanh",
+                 bidirectional=False, head="many_to_one"):
+        self.cell = CELLS[cell]
+        self.n_inputs = int(n_inputs)
+        self.hidden_sizes = tuple(int(h) for h in hidden_sizes)
+        self.n_outputs = int(n_outputs)
+        self.activation = activation
+        self.bidirectional = bool(bidirectional)
+        if head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {head!r}.")
+        self.head = head
+
+    @property
+    def directions(self):
+        return ("", "r") if self.bidirectional else ("",)
+
+    def layer_names(self):
+        """Names of the (layer, direction) units, bottom to top: 'l0', 'l0r', 'l1', ..."""
+        return [f"l{k}{d}" for k in range(len(self.hidden_sizes)) for d in self.directions]
+
+    def init_params(self, rng, dtype=np.float32):
+        """Initial weights.
+
+        ``W_x`` and the biases follow PyTorch's uniform(-1/sqrt(H), 1/sqrt(H));
+        ``W_h`` is orthogonal per gate block, which keeps a vanilla cell's
+        gradient from vanishing or exploding early; the LSTM forget-gate bias
+        starts at 1 so that the cell remembers by default.
+        """
+        params = {}
+        n_dirs = len(self.directions)
+        n_in = self.n_inputs
+        G = self.cell.n_gates
+        for k, H in enumerate(self.hidden_sizes):
+            bound = 1.0 / np.sqrt(H)
+            for d in self.directions:
+                name = f"l{k}{d}"
+                params[name + ".W_x"] = rng.uniform(-bound, bound, (n_in, G * H))
+                blocks = [_orthogonal(rng, H) for _ in range(G)]
+                params[name + ".W_h"] = np.concatenate(blocks, axis=1)
+                b = np.zeros(G * H)
+                if self.cell.name == "lstm":
+                    b[H : 2 * H] = 1.0
+                params[name + ".b"] = b
+                if "b_hn" in self.cell.extra_params:
+                    params[name + ".b_hn"] = np.zeros(H)
+            n_in = H * n_dirs
+        bound = np.sqrt(6.0 / (n_in + self.n_outputs))  # Glorot uniform
+        params["W_y"] = rng.uniform(-bound, bound, (n_in, self.n_outputs))
+        params["b_y"] = np.zeros(self.n_outputs)
+        return {k: v.astype(dtype) for k, v in params.items()}
+
+    def weight_names(self, params):
+        """Parameters that L2 regularisation applies to (weights, not biases)."""
+        return [k for k in params if k.split(".")[-1] in ("W_x", "W_h", "W_y")]
+
+    def zero_state(self, batch_size, dtype):
+        """Initial state of every (layer, direction): tuples of (B, H) zeros."""
+        return {
+            name: tuple(np.zeros((batch_size, H), dtype=dtype)
+                        for _ in range(self.cell.n_states))
+            for name, H in zip(self.layer_names(), np.repeat(self.hidden_sizes,
+                                                               len(self.directions)))
+        }
+
+    # ------------------------------------------------------------------ forward
+
+    def forward(self, params, seqs, state0=None, return_cache=False):
+        """Logits for a batch of :class:`skrnn._validation.Sequences`.
+
+        Returns ``logits`` ((B, C) or (B, T, C)), the final states of every
+        layer (dict name -> tuple of (B, H)), and a cache for :meth:`backward`
+        when ``return_cache``.
+        """
+        data, lengths = seqs.data, np.asarray(seqs.lengths)
+        B = data.shape[0]
+        dtype = params["W_y"].dtype
+        order = np.argsort(-lengths, kind="stable")
+        identity = bool(np.all(order == np.arange(B)))
+        if not identity:
+            data, lengths = data[order], lengths[order]
+        T = data.shape[1]
+        # batch_sizes[t]: how many samples have a real step t (a leading block).
+        batch_sizes = np.searchsorted(-lengths, -np.arange(T), side="right")
+        if state0 is None:
+            state0 = self.zero_state(B, dtype)
+        elif not identity:
+            state0 = {k: tuple(s[order] for s in v) for k, v in state0.items()}
+        rev = _reversal_index(lengths, T) if self.bidirectional else None
+
+        # time-major copy: each step's rows are then contiguous
+        x = np.ascontiguousarray(data.T if seqs.kind == "index" else data.transpose(1, 0, 2))
+        cache = {"layers": [], "order": order, "identity": identity, "lengths": lengths,
+                 "batch_sizes": batch_sizes, "rev": rev, "kind": seqs.kind, "T": T}
+        final_states = {}
+        for k in range(len(self.hidden_sizes)):
+            outs = []
+            layer_cache = {"x": x}
+            for d in self.directions:
+                name = f"l{k}{d}"
+                Zx = _project(x, params[name + ".W_x"], params[name + ".b"],
+                              index=(k == 0 and seqs.kind == "index"))
+                if d == "r":
+                    Zx = _reverse(Zx, rev)
+                p = {"W_h": params[name + ".W_h"]}
+                for extra in self.cell.extra_params:
+                    p[extra] = params[name + "." + extra]
+                Hs, cell_cache = self.cell.forward(Zx, p, state0[name], batch_sizes,
+                                                   self.activation)
+                final_states[name] = _final_states(cell_cache, lengths)
+                out = Hs[1:]
+                if d == "r":
+                    out = _reverse(out, rev)
+                outs.append(out)
+                layer_cache[name] = cell_cache
+            x = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)
+            cache["layers"].append(layer_cache)
+
+        W_y, b_y = params["W_y"], params["b_y"]
+        if self.head == "many_to_one":
+            # h_final = Hs[len_i] of each direction (Hs[0] = h_0 for an empty sequence)
+            feats = np.concatenate([final_states[f"l{k}{d}"][0] for d in self.directions],
+                                   axis=1)
+            logits = feats @ W_y + b_y
+        else:
+            feats = x  # (T, B, D)
+            logits = (feats.reshape(T * B, -1) @ W_y + b_y).reshape(T, B, -1)
+            logits = logits.transpose(1, 0, 2)  # batch-first
+        cache["feats"] = feats
+        if not identity:
+            inverse = np.empty_like(order)
+            inverse[order] = np.arange(B)
+            logits = logits[inverse]
+            final_states = {k: tuple(s[inverse] for s in v) for k, v in final_states.items()}
+        return (logits, final_states, cache) if return_cache else (logits, final_states)
+
+    # ----------------------------------------------------------------- backward
+
+    def backward(self, params, cache, dlogits):
+        """Gradients of every parameter given dL/dlogits (in the caller's order)."""
+        order, lengths, batch_sizes = cache["order"], cache["lengths"], cache["batch_sizes"]
+        rev, T = cache["rev"], cache["T"]
+        if not cache["identity"]:
+            dlogits = dlogits[order]
+        B = dlogits.shape[0]
+        grads = {}
+        W_y = params["W_y"]
+        feats = cache["feats"]
+        n_top = self.hidden_sizes[-1]
+        n_dirs = len(self.directions)
+        if self.head == "many_to_one":
+            grads["W_y"] = feats.T @ dlogits
+            grads["b_y"] = dlogits.sum(axis=0)
+            dfeats = dlogits @ W_y.T  # (B, n_dirs * H)
+            # h_final of sample i is the forward output at step len_i - 1, and the reversed
+            # direction's output at step 0 (it reads the sequence back to front): route the
+            # gradient there. An empty sequence's h_final is h_0, a constant.
+            dx = np.zeros((T, B, n_dirs * n_top), dtype=dlogits.dtype)
+            real = np.nonzero(lengths > 0)[0]
+            dx[lengths[real] - 1, real, :n_top] = dfeats[real, :n_top]
+            if self.bidirectional:
+                dx[0, real, n_top:] = dfeats[real, n_top:]
+        else:
+            dlog = dlogits.transpose(1, 0, 2).reshape(T * B, -1)  # time-major
+            flat = feats.reshape(T * B, -1)
+            grads["W_y"] = flat.T @ dlog
+            grads["b_y"] = dlog.sum(axis=0)
+            dx = (dlog @ W_y.T).reshape(T, B, -1)
+
+        index_input = cache["kind"] == "index"
+        for k in range(len(self.hidden_sizes) - 1, -1, -1):
+            layer_cache = cache["layers"][k]
+            x = layer_cache["x"]
+            H = self.hidden_sizes[k]
+            dx_below = None
+            for j, d in enumerate(self.directions):
+                name = f"l{k}{d}"
+                dHs = dx[:, :, j * H : (j + 1) * H]
+                dHs = _reverse(dHs, rev) if d == "r" else np.ascontiguousarray(dHs)
+                p = {"W_h": params[name + ".W_h"]}
+                for extra in self.cell.extra_params:
+                    p[extra] = params[name + "." + extra]
+                dZx, cell_grads, _ = self.cell.backward(dHs, p, layer_cache[name],
+                                                        batch_sizes, self.activation)
+                if d == "r":
+                    dZx = _reverse(dZx, rev)
+                for key, g in cell_grads.items():
+                    grads[name + "." + key] = g
+                dZ2 = dZx.reshape(T * B, -1)
+                grads[name + ".b"] = dZ2.sum(axis=0)
+                if k == 0 and index_input:
+                    grads[name + ".W_x"] = _scatter_rows(x, lengths, dZx, self.n_inputs)
+                else:
+                    grads[name + ".W_x"] = x.reshape(T * B, -1).T @ dZ2
+                if k > 0:
+                    d_in = (dZ2 @ params[name + ".W_x"].T).reshape(T, B, -1)
+                    dx_below = d_in if dx_below is None else dx_below + d_in
+            dx = dx_below
+        return grads
+
+
+def _orthogonal(rng, n):
+    q, r = np.linalg.qr(rng.standard_normal((n, n)))
+    return q * np.sign(np.diag(r))  # sign fix: uniformly distributed orthogonal matrix
+
+
+def _project(x, W_x, b, index):
+    """Input projection of all steps at once: x_t @ W_x + b.
+
+    For token ids, x_t @ W_x with one-hot x_t is row ``x_t`` of ``W_x``: a gather.
+    """
+    if index:
+        Zx = W_x[x]  # (T, B, G) gather; padded ids point at row 0 and are never used
+        Zx += b
+        return Zx
+    T, B = x.shape[0], x.shape[1]
+    Zx = x.reshape(T * B, -1) @ W_x
+    Zx += b
+    return Zx.reshape(T, B, -1)
+
+
+def _scatter_rows(ids, lengths, dZx, n_inputs):
+    """dW_x for token-id input: sum of dZx rows per id over real steps (a sparse product)."""
+    T, B = ids.shape
+    real = np.arange(T)[:, None] < lengths[None, :]
+    rows = ids[real]
+    onehot_T = sp.csr_matrix((np.ones(rows.size, dtype=dZx.dtype), (rows, np.arange(rows.size))),
+                             shape=(n_inputs, rows.size))
+    return np.asarray(onehot_T @ dZx[real])
+
+
+def _reversal_index(lengths, T):
+    """rev[t, i]: the step read at time t by the reversed direction of sample i.
+
+    len_i - 1 - t on real steps, t itself on padding; applying it twice is the identity,
+    so the same gather reverses and un-reverses (and is its own adjoint).
+    """
+    t = np.arange(T)[:, None]
+    return np.where(t < lengths[None, :], lengths[None, :] - 1 - t, t)
+
+
+def _reverse(A, rev):
+    return A[rev, np.arange(A.shape[1])[None, :]]
+
+
+def _final_states(cell_cache, lengths):
+    """State after each sample's last real step: Hs[len_i, i] (and Cs for an LSTM)."""
+    cols = np.arange(len(lengths))
+    states = [cell_cache["Hs"][lengths, cols]]
+    if "Cs" in cell_cache:
+        states.append(cell_cache["Cs"][lengths, cols])
+    return tuple(states)
+
+
+# ---------------------------------------------------------------------------
+# Loss heads: each returns (loss, dL/dlogits).
+
+
+def softmax(logits):
+    """Row-wise softmax along the last axis, stable for large logits."""
+    z = logits - logits.max(axis=-1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=-1, keepdims=True)
+    return z
+
+
+def log_softmax(logits):
+    return logits - logsumexp(logits, axis=-1, keepdims=True)
+
+
+def softmax_cross_entropy(logits, y, sample_weight=None):
+    """Mean (sample-weighted) cross-entropy of integer targets ``y`` (B,).
+
+    With p = softmax(z), L = -log p_y and dL/dz = p - onehot(y): the softmax
+    Jacobian and the log's 1/p cancel, which is also why this is stable.
+    """
+    B = logits.shape[0]
+    w = np.ones(B, dtype=logits.dtype) if sample_weight is None else sample_weight
+    w_sum = w.sum()
+    logp = log_softmax(logits)
+    loss = -(w * logp[np.arange(B), y]).sum() / w_sum
+    dlogits = np.exp(logp)
+    dlogits[np.arange(B), y] -= 1
+    dlogits *= (w / w_sum)[:, None]
+    return float(loss), dlogits
+
+
+def sequence_cross_entropy(logits, y):
+    """Mean cross-entropy over the real steps of a many-to-many batch.
+
+    ``logits`` (B, T, C); ``y`` (B, T) integer targets, -1 where there is none
+    (padding). Same p - onehot gradient as above, zero where y is -1.
+    """
+    real = y >= 0
+    n_real = max(int(real.sum()), 1)
+    logp = log_softmax(logits)
+    target = np.where(real, y, 0)
+    picked = np.take_along_axis(logp, target[..., None], axis=-1)[..., 0]
+    loss = -(picked * real).sum() / n_real
+    dlogits = np.exp(logp)
+    np.put_along_axis(dlogits, target[..., None],
+                      np.take_along_axis(dlogits, target[..., None], axis=-1) - 1, axis=-1)
+    dlogits *= (real / n_real)[..., None]
+    return float(loss), dlogits.astype(logits.dtype, copy=False)
+
+
+def squared_loss(outputs, y, sample_weight=None):
+    """0.5 * mean squared error (as MLPRegressor), sample-weighted over rows."""
+    B, K = outputs.shape
+    w = np.ones(B, dtype=outputs.dtype) if sample_weight is None else sample_weight
+    w_sum = w.sum()
+    diff = outputs - y
+    loss = 0.5 * (w[:, None] * diff * diff).sum() / (w_sum * K)
+    return float(loss), diff * (w / (w_sum * K))[:, None]
+
+
+LOSS_FUNCTIONS = {
+    "softmax_cross_entropy": softmax_cross_entropy,
+    "sequence_cross_entropy": sequence_cross_entropy,
+    "squared_loss": squared_loss,
+}
