@@ -1,7 +1,16 @@
 """skrnn: recurrent neural networks for scikit-learn, written on NumPy."""
 
+from ._classifier import RNNClassifier
+from ._regressor import RNNRegressor
 from ._validation import pad_sequences
+from ._vectorizer import SequenceVectorizer
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["pad_sequences", "__version__"]
+__all__ = [
+    "RNNClassifier",
+    "RNNRegressor",
+    "SequenceVectorizer",
+    "pad_sequences",
+    "__version__",
+]

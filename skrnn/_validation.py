@@ -197,18 +197,18 @@ def check_sequences(X, *, n_features=None, dtype=np.float32, estimator_name="the
     if arr.dtype == object or arr.dtype.kind in "USV":
         try:
             arr = arr.astype(np.float64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError) as exc:
             raise TypeError(
                 f"{estimator_name} expects numeric sequences, got an array of dtype "
-                f"{arr.dtype}. Raw text goes through skrnn.SequenceVectorizer first."
+                f"{arr.dtype} ({exc}). Raw text goes through skrnn.SequenceVectorizer first."
             ) from None
     if arr.dtype.kind == "c":
-        raise TypeError(f"{estimator_name} does not accept complex data.")
+        raise ValueError(f"Complex data not supported by {estimator_name}.")
     if arr.ndim not in (2, 3):
         raise ValueError(
             f"{estimator_name} expects a 2-D array (n_samples, n_timesteps) or a 3-D array "
             f"(n_samples, n_timesteps, n_features), got {arr.ndim}-D with shape {arr.shape}."
-            + (" Reshape a single sequence with X[None]." if arr.ndim == 1 else "")
+            + (" Reshape your data: a single sequence is X[None]." if arr.ndim == 1 else "")
         )
     if arr.shape[0] == 0:
         raise ValueError(
