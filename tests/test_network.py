@@ -1,0 +1,169 @@
+"""Finite-difference gradient checks of the BPTT core (float64, relative error < 1e-6).
+
+Every cell x {1, 2 layers} x {uni, bidirectional} x {many-to-one, many-to-many} x
+{float, token-id input}, on a ragged batch that includes a zero-length sequence and is
+not sorted by length.
+"""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from skrnn._network import (
+    RecurrentNetwork,
+    sequence_cross_entropy,
+    softmax_cross_entropy,
+    squared_loss,
+)
+from skrnn._validation import Sequences
+
+from ._gradcheck import assert_gradients_match
+
+LENGTHS = np.array([6, 3, 0, 5, 1])  # ragged, unsorted, with an empty sequence
+N_FEATURES, N_CLASSES = 4, 3
+
+
+def _batch(kind, rng):
+    B, T = len(LENGTHS), LENGTHS.max()
+    pad = np.arange(T)[None, :] >= LENGTHS[:, None]
+    if kind == "index":
+        data = rng.randint(0, N_FEATURES, (B, T))
+    else:
+        data = rng.normal(size=(B, T, N_FEATURES))
+    data[pad] = 0
+    return Sequences(data, LENGTHS.copy(), kind, N_FEATURES), pad
+
+
+def _perturbed_params(net, rng):
+    params = net.init_params(np.random.RandomState(1), np.float64)
+    # Move off the initialisation (zero biases, etc.) so every term is exercised.
+    return {k: v + rng.normal(0, 0.3, v.shape) for k, v in params.items()}
+
+
+def _check(cell, layers, bidirectional, head, kind, activation="tanh"):
+    rng = np.random.RandomState(0)
+    net = RecurrentNetwork(cell, N_FEATURES, layers, N_CLASSES, activation=activation,
+                           bidirectional=bidirectional, head=head)
+    params = _perturbed_params(net, rng)
+    seqs, pad = _batch(kind, rng)
+    if head == "many_to_one":
+        y = rng.randint(0, N_CLASSES, len(LENGTHS))
+        w = rng.uniform(0.5, 2.0, len(LENGTHS))
+
+        def loss_of(logits):
+            return softmax_cross_entropy(logits, y, w)
+    else:
+        y = rng.randint(0, N_CLASSES, pad.shape)
+        y[pad] = -1
+
+        def loss_of(logits):
+            return sequence_cross_entropy(logits, y)
+
+    logits, _, cache = net.forward(params, seqs, return_cache=True)
+    _, dlogits = loss_of(logits)
+    grads = net.backward(params, cache, dlogits)
+    assert_gradients_match(lambda: loss_of(net.forward(params, seqs)[0])[0], params, grads)
+
+
+@pytest.mark.parametrize(
+    "cell, layers, bidirectional, head, kind",
+    list(itertools.product(["rnn", "lstm", "gru"], [(3,), (3, 2)], [False, True],
+                           ["many_to_one", "many_to_many"], ["dense", "index"])),
+)
+def test_gradients_match_finite_differences(cell, layers, bidirectional, head, kind):
+    _check(cell, layers, bidirectional, head, kind)
+
+
+@pytest.mark.parametrize("head", ["many_to_one", "many_to_many"])
+def test_relu_vanilla_gradients(head):
+    _check("rnn", (3, 2), True, head, "dense", activation="relu")
+
+
+def test_squared_loss_head_gradients():
+    rng = np.random.RandomState(2)
+    net = RecurrentNetwork("gru", N_FEATURES, (3,), 2, head="many_to_one")
+    params = _perturbed_params(net, rng)
+    seqs, _ = _batch("dense", rng)
+    y = rng.normal(size=(len(LENGTHS), 2))
+    w = rng.uniform(0.5, 2.0, len(LENGTHS))
+    logits, _, cache = net.forward(params, seqs, return_cache=True)
+    _, dout = squared_loss(logits, y, w)
+    grads = net.backward(params, cache, dout)
+    assert_gradients_match(lambda: squared_loss(net.forward(params, seqs)[0], y, w)[0],
+                           params, grads)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_padding_is_skipped_exactly(cell):
+    """Appending padding steps changes neither the outputs nor the final states."""
+    rng = np.random.RandomState(3)
+    net = RecurrentNetwork(cell, N_FEATURES, (4, 3), N_CLASSES, bidirectional=True)
+    params = _perturbed_params(net, rng)
+    seqs, _ = _batch("dense", rng)
+    longer = Sequences(np.concatenate([seqs.data, rng.normal(size=(5, 4, N_FEATURES))], 1),
+                       seqs.lengths, "dense", N_FEATURES)
+    a, states_a = net.forward(params, seqs)
+    b, states_b = net.forward(params, longer)
+    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    for k in states_a:
+        for sa, sb in zip(states_a[k], states_b[k]):
+            np.testing.assert_allclose(sa, sb, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_each_sample_is_independent_of_the_batch(cell):
+    """A sample's output is the same alone as inside a ragged batch (no leakage via padding)."""
+    rng = np.random.RandomState(4)
+    net = RecurrentNetwork(cell, N_FEATURES, (4,), N_CLASSES, bidirectional=True)
+    params = _perturbed_params(net, rng)
+    seqs, _ = _batch("index", rng)
+    together = net.forward(params, seqs)[0]
+    for i in range(len(LENGTHS)):
+        alone = net.forward(params, seqs.take(np.array([i])))[0]
+        np.testing.assert_allclose(together[i], alone[0], rtol=1e-12, atol=1e-12)
+
+
+def test_empty_sequence_predicts_from_initial_state():
+    rng = np.random.RandomState(5)
+    net = RecurrentNetwork("lstm", N_FEATURES, (4,), N_CLASSES)
+    params = _perturbed_params(net, rng)
+    seqs, _ = _batch("dense", rng)
+    logits = net.forward(params, seqs)[0]
+    # h_0 = 0, so the logits of the empty sequence (index 2) are the output bias.
+    np.testing.assert_allclose(logits[2], params["b_y"], rtol=1e-12)
+
+
+def test_index_input_equals_one_hot_input():
+    rng = np.random.RandomState(6)
+    net = RecurrentNetwork("gru", N_FEATURES, (3, 2), N_CLASSES, bidirectional=True)
+    params = _perturbed_params(net, rng)
+    seqs, pad = _batch("index", rng)
+    onehot = np.eye(N_FEATURES)[seqs.data]
+    onehot[pad] = 0
+    dense = Sequences(onehot, seqs.lengths, "dense", N_FEATURES)
+    y = rng.randint(0, N_CLASSES, len(LENGTHS))
+    out = {}
+    for name, s in [("index", seqs), ("dense", dense)]:
+        logits, _, cache = net.forward(params, s, return_cache=True)
+        _, dl = softmax_cross_entropy(logits, y)
+        out[name] = (logits, net.backward(params, cache, dl))
+    np.testing.assert_allclose(out["index"][0], out["dense"][0], rtol=1e-12)
+    for k in params:
+        np.testing.assert_allclose(out["index"][1][k], out["dense"][1][k], rtol=1e-10,
+                                   atol=1e-12)
+
+
+def test_carried_state_equals_one_long_pass():
+    """Two halves with the state carried over give the outputs of the whole sequence."""
+    rng = np.random.RandomState(7)
+    net = RecurrentNetwork("lstm", N_FEATURES, (4, 3), N_CLASSES, head="many_to_many")
+    params = _perturbed_params(net, rng)
+    data = rng.normal(size=(3, 8, N_FEATURES))
+    full = Sequences(data, np.full(3, 8), "dense", N_FEATURES)
+    first = Sequences(data[:, :5], np.full(3, 5), "dense", N_FEATURES)
+    second = Sequences(data[:, 5:], np.full(3, 3), "dense", N_FEATURES)
+    whole, _ = net.forward(params, full)
+    a, state = net.forward(params, first)
+    b, _ = net.forward(params, second, state0=state)
+    np.testing.assert_allclose(np.concatenate([a, b], axis=1), whole, rtol=1e-12)
