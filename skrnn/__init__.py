@@ -1,6 +1,7 @@
 """skrnn: recurrent neural networks for scikit-learn, written on NumPy."""
 
 from ._classifier import RNNClassifier
+from ._generator import RNNSequenceGenerator
 from ._regressor import RNNRegressor
 from ._validation import pad_sequences
 from ._vectorizer import SequenceVectorizer
@@ -10,7 +11,8 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "RNNClassifier",
     "RNNRegressor",
+    "RNNSequenceGenerator",
     "SequenceVectorizer",
-    "pad_sequences",
     "__version__",
+    "pad_sequences",
 ]

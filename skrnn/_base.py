@@ -328,6 +328,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         best_params = None
         hyper = self._hyper()
         stopped_early = False
+        stop_requested = False
         try:
             for _ in range(n_epochs):
                 start = time.perf_counter()
@@ -351,6 +352,9 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                     total += loss * n_b
                     n_seen += n_b
                     hist["t_"] += len(b_seqs)
+                    if self._after_batch(train, loss, n_b):
+                        stop_requested = True
+                        break
                 hist["n_iter_"] += 1
                 epoch_loss = total / max(n_seen, 1)
                 hist["loss_curve_"].append(epoch_loss)
@@ -382,6 +386,9 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                               f"{self.n_iter_no_change} consecutive epochs. Stopping.")
                     stopped_early = True
                     break
+                if stop_requested:
+                    stopped_early = True
+                    break
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
             stopped_early = True
@@ -409,6 +416,13 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 ConvergenceWarning,
             )
         return self
+
+    def _after_batch(self, train, loss, n_b):
+        """Called after every optimizer step; True ends training after the current epoch.
+
+        A subclass reports progress or enforces a time budget here; the base does nothing.
+        """
+        return False
 
     def _batch_weight(self, seqs, y):
         return len(seqs)

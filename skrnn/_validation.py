@@ -19,7 +19,7 @@ from numbers import Integral
 
 import numpy as np
 
-__all__ = ["pad_sequences", "check_sequences", "Sequences"]
+__all__ = ["Sequences", "check_sequences", "pad_sequences"]
 
 
 def pad_sequences(sequences, *, max_len=None, dtype=None, value=None, truncating="pre"):

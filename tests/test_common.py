@@ -42,10 +42,6 @@ def _instances():
     for cls in all_estimators():
         if "random_state" in inspect.signature(cls).parameters:
             out.append(cls(random_state=0))
-            # Full-batch float64 instance: sample_weight is then exactly repetition (the
-            # minibatched default forms different batches from repeated data).
-            out.append(cls(random_state=0, batch_size=10**6, learning_rate_init=1e-3,
-                           dtype=np.float64))
         else:
             out.append(cls())
     return out
@@ -56,11 +52,11 @@ def expected_failed_checks(estimator):
     if not tags.input_tags.two_d_array:
         return {}  # raw-text estimators: scikit-learn skips them; tested by hand
     failures = dict(SEQUENCE_CONTRACT_XFAILS)
-    if estimator.get_params().get("batch_size") != 10**6:
-        failures["check_sample_weight_equivalence_on_dense_data"] = (
-            "minibatch training: weighted data and repeated data are shuffled into "
-            "different batches (as SGDClassifier); the full-batch instance passes this check"
-        )
+    failures["check_sample_weight_equivalence_on_dense_data"] = (
+        "minibatch training: weighted data and repeated data are shuffled into different "
+        "batches (as SGDClassifier); test_sample_weight_equivalence_full_batch runs this "
+        "check on full-batch training, where it passes"
+    )
     return failures
 
 
@@ -73,6 +69,16 @@ def test_discovery_finds_the_estimators():
                          xfail_strict=True)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("name", ["RNNClassifier", "RNNRegressor"])
+def test_sample_weight_equivalence_full_batch(name):
+    """With one batch, a weight of k is exactly k repetitions (up to float64 rounding)."""
+    from sklearn.utils.estimator_checks import check_sample_weight_equivalence_on_dense_data
+
+    est = getattr(skrnn, name)(random_state=0, batch_size=10**6, learning_rate_init=1e-3,
+                               dtype=np.float64)
+    check_sample_weight_equivalence_on_dense_data(name, est)
 
 
 def test_classifiers_train_accuracy():
