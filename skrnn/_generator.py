@@ -259,7 +259,7 @@ class _Progress:
 
 
 def _format_seconds(seconds):
-    seconds = int(round(seconds))
+    seconds = int(seconds + 0.5)  # nearest second (seconds >= 0), a Python int for :02d
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"

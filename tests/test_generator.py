@@ -1,0 +1,508 @@
+"""Tests of RNNSequenceGenerator (skrnn/_generator.py) and of the command line (skrnn/__main__.py).
+
+The generator's text mode is skipped by scikit-learn's common checks (its input is raw
+text), so the equivalent checks are written here by hand: clone, get/set_params,
+Pipeline, GridSearchCV, joblib and skops round trips, repeatability. The many-to-many
+gradient checks of the network it trains are in test_network.py.
+"""
+
+import copy
+import subprocess
+import sys
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from threadpoolctl import threadpool_limits
+
+from skrnn import RNNSequenceGenerator, SequenceVectorizer
+from skrnn.__main__ import main
+from skrnn._generator import _Corpus, _draw, _plan_epoch, _run_documents
+
+TEXTS = ["hey how are you", "good i am fine", "have a nice day"]
+PREFIXES = ["hey", "good", "have"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    # The matrices here are tiny; on a busy machine two BLAS threads that wait for each
+    # other make every product many times slower, and the results do not depend on it.
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    """The README's model; tests that change it work on a copy."""
+    return RNNSequenceGenerator(random_state=0).fit(TEXTS)
+
+
+def _greedy(gen, prefix, text):
+    return gen.generate(prefix, n_tokens=len(text) - len(prefix), temperature=0)
+
+
+# --------------------------------------------------------------------------- learning
+
+
+@pytest.mark.parametrize("random_state", range(5))
+def test_greedy_generation_reproduces_the_sentences(random_state):
+    gen = RNNSequenceGenerator(random_state=random_state).fit(TEXTS)
+    for prefix, text in zip(PREFIXES, TEXTS):
+        assert _greedy(gen, prefix, text) == text
+
+
+def test_predict_and_predict_proba_follow_classes(fitted):
+    X = ["good i am fin", "hey how are yo", "h"]
+    proba = fitted.predict_proba(X)
+    assert proba.shape == (3, len(fitted.classes_))
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-6)
+    pred = fitted.predict(X)
+    assert pred.shape == (3,)
+    assert list(pred[:2]) == ["e", "u"]
+    assert list(fitted.classes_[proba.argmax(axis=1)]) == list(pred)
+    np.testing.assert_allclose(fitted.predict_log_proba(X), np.log(proba), atol=1e-6)
+    # classes_ are the tokens ordered by id
+    assert [fitted.vocabulary_[c] for c in fitted.classes_] == list(range(len(fitted.classes_)))
+
+
+def test_empty_sequence_follows_first_token_proba(fitted):
+    # the training texts start with h, g, h
+    proba = fitted.predict_proba([""])[0]
+    np.testing.assert_allclose(proba, fitted.first_token_proba_)
+    assert proba[fitted.vocabulary_["h"]] == pytest.approx(2 / 3)
+    assert fitted.generate("", n_tokens=5, temperature=0).startswith("h")
+
+
+def test_score_is_minus_mean_token_loss_and_bits_are_nats_over_ln2(fitted):
+    X = ["hey how are you", "good i am fine", "have a nice dey"]
+    per_token = fitted.loss(X, per_token=True)
+    assert [len(p) for p in per_token] == [len(t) - 1 for t in X]
+    mean_nats = np.concatenate(per_token).mean()
+    assert fitted.score(X) == pytest.approx(-mean_nats)
+    assert fitted.loss(X) == pytest.approx(mean_nats)
+    assert fitted.loss(X, unit="bits") == pytest.approx(mean_nats / np.log(2))
+    bits = fitted.loss(X, unit="bits", per_token=True)
+    np.testing.assert_allclose(np.concatenate(bits), np.concatenate(per_token) / np.log(2))
+    # the typo "dey" costs more than "day"
+    assert per_token[2][-2] > fitted.loss(["have a nice day"], per_token=True)[0][-2]
+    # the per-token loss is -log predict_proba of that token given the text before it
+    p = fitted.predict_proba(["good i am fin"])[0, fitted.vocabulary_["e"]]
+    assert per_token[1][-1] == pytest.approx(-np.log(p), rel=1e-5)
+
+
+def test_long_document_learns_and_predicts_well_from_a_fresh_start():
+    # One text of 3,000 characters, a 200-character random pattern repeated: much longer
+    # than bptt_steps, so it is learned by truncated BPTT with carried state.
+    pattern = "".join(np.random.default_rng(0).choice(list("abcdefgh"), 200))
+    doc = pattern * 15
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gen = RNNSequenceGenerator(batch_size=8, bptt_steps=32, max_iter=60,
+                                   random_state=0).fit([doc])
+    uniform = np.log(len(gen.classes_))
+    carried = gen.loss([doc])
+    # 100-character windows, each read from a zero state, as generate() reads a prefix
+    fresh = gen.loss([doc[i : i + 101] for i in range(0, len(doc) - 1, 100)])
+    assert carried < 0.05 * uniform
+    assert fresh < 0.1 * uniform
+    assert fresh - carried < 0.15  # the first few characters of a window cost the gap
+    # from a fresh state, 20 characters locate the model in the pattern: it predicts the
+    # next character and greedily writes the next 30 as the pattern continues
+    starts = range(1000, 1200, 40)
+    pred = gen.predict([doc[s : s + 20] for s in range(1000, 1200)])
+    assert np.mean(pred == np.array(list(doc[1020:1220]))) > 0.95
+    for s in starts:
+        assert gen.generate(doc[s : s + 20], n_tokens=30, temperature=0) == doc[s : s + 50]
+
+
+def test_word_analyzer():
+    gen = RNNSequenceGenerator(analyzer="word", random_state=0).fit(TEXTS)
+    assert set(gen.classes_) == set(" ".join(TEXTS).split())
+    assert gen.generate("good", n_tokens=3, temperature=0) == "good i am fine"
+    assert gen.predict(["have a nice"])[0] == "day"
+    assert len(gen.loss(["have a nice day"], per_token=True)[0]) == 3
+
+
+def test_token_ids_in_give_token_ids_out():
+    ids = SequenceVectorizer(analyzer="char", lowercase=False).fit_transform(TEXTS)
+    gen = RNNSequenceGenerator(random_state=0).fit(ids)
+    assert gen.vocabulary_ is None
+    np.testing.assert_array_equal(gen.classes_, np.arange(gen.n_features_in_))
+    pred = gen.predict(ids[:, :5])
+    assert pred.dtype.kind == "i"
+    np.testing.assert_array_equal(pred, ids[:, 5])
+    out = gen.generate(ids[1, :4], n_tokens=10, temperature=0)
+    assert out.dtype.kind == "i"
+    np.testing.assert_array_equal(out, ids[1, :14])
+    # one-hot rows are the same input as ids
+    onehot = SequenceVectorizer(analyzer="char", lowercase=False, output="onehot")
+    onehot = onehot.fit_transform(TEXTS)
+    assert gen.score(onehot) == pytest.approx(gen.score(ids))
+    np.testing.assert_array_equal(gen.predict(onehot[:, :5]), pred)
+    # text and ids are the same model: same vocabulary order, same weights, same score
+    text_gen = RNNSequenceGenerator(random_state=0).fit(TEXTS)
+    assert gen.score(ids) == pytest.approx(text_gen.score(TEXTS))
+
+
+def test_pipeline_with_a_vectorizer_step():
+    pipe = make_pipeline(SequenceVectorizer(analyzer="char"), RNNSequenceGenerator(random_state=0))
+    pipe.fit(TEXTS)
+    vec = pipe[0]
+    pred = pipe.predict(["good i am fin", "hey how are yo"])
+    np.testing.assert_array_equal(pred, [vec.vocabulary_["e"], vec.vocabulary_["u"]])
+    assert pipe.predict_proba(["good"]).shape == (1, len(vec.vocabulary_))
+    assert pipe.score(TEXTS) > -0.1
+    ids = pipe[-1].generate(vec.transform(["good"])[0], n_tokens=10, temperature=0)
+    assert "".join(vec.inverse_transform(ids[None])[0]) == "good i am fine"
+
+
+def test_grid_search_and_cross_val_score_on_texts():
+    rng = np.random.default_rng(0)
+    words = ["the", "cat", "sat", "on", "a", "mat"]
+    texts = [" ".join(rng.permutation(words)) for _ in range(9)]  # every fold has every char
+    gen = RNNSequenceGenerator(max_iter=15, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search = GridSearchCV(gen, {"hidden_layer_sizes": [(4,), (32,)]}, cv=3,
+                              error_score="raise").fit(texts)
+        scores = cross_val_score(gen, texts, cv=3, error_score="raise")
+    assert search.best_params_["hidden_layer_sizes"] in [(4,), (32,)]
+    test_scores = search.cv_results_["mean_test_score"]
+    assert np.all(np.isfinite(test_scores)) and np.all(test_scores < 0)
+    assert search.best_score_ == pytest.approx(test_scores.max())
+    assert scores.shape == (3,) and np.all(scores < 0)
+
+
+def test_warm_start_continues_training():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gen = RNNSequenceGenerator(max_iter=5, random_state=0).fit(TEXTS)
+        first = gen.loss_curve_[:]
+        gen.set_params(warm_start=True).fit(TEXTS)
+        straight = RNNSequenceGenerator(max_iter=10, random_state=0).fit(TEXTS)
+    assert gen.n_iter_ == 10 and gen.loss_curve_[:5] == first
+    assert gen.loss_curve_[5] < first[0]
+    # optimizer state and epoch seeds carry over: 5 + 5 epochs are the 10 epochs of one fit
+    for k in straight.params_:
+        np.testing.assert_allclose(gen.params_[k], straight.params_[k], atol=1e-6)
+    with pytest.raises(ValueError, match="Unknown token 'z'"):
+        gen.fit(["zzz"])  # warm start keeps the vocabulary
+
+
+def test_max_time_stops_training(capsys):
+    gen = RNNSequenceGenerator(max_iter=10**6, n_iter_no_change=10**6, max_time=0.2,
+                               verbose=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # a time stop is not max_iter
+        gen.fit(TEXTS)
+    assert 1 <= gen.n_iter_ < 10**6
+    assert len(gen.loss_curve_) == gen.n_iter_
+    out = capsys.readouterr().out
+    assert "max_time=0.2s used up" in out
+    assert "tokens/s" in out and "ETA" in out
+
+
+# --------------------------------------------------------------------------- generate
+
+
+def test_same_random_state_same_text_also_after_joblib(fitted, tmp_path):
+    kwargs = {"n_tokens": 40, "temperature": 1.0, "random_state": 3}
+    text = fitted.generate("h", **kwargs)
+    assert len(text) == 41 and text.startswith("h")
+    assert fitted.generate("h", **kwargs) == text
+    texts = {fitted.generate("h", n_tokens=40, temperature=2.0, random_state=s)
+             for s in range(5)}
+    assert len(texts) > 1  # the seed matters at a high temperature
+    joblib.dump(fitted, tmp_path / "gen.joblib")
+    loaded = joblib.load(tmp_path / "gen.joblib")
+    assert loaded.generate("h", **kwargs) == text
+    assert loaded.score(TEXTS) == fitted.score(TEXTS)
+
+
+def test_generate_from_an_unseen_context_and_n_tokens_zero(fitted):
+    assert fitted.generate("hey", n_tokens=0) == "hey"
+    assert fitted.generate("", n_tokens=0) == ""
+    out = fitted.generate("you are fine", n_tokens=12, temperature=0.5, random_state=0)
+    assert out.startswith("you are fine") and len(out) == 24
+
+
+def test_top_k_one_is_greedy_at_any_temperature(fitted):
+    greedy = fitted.generate("ha", n_tokens=13, temperature=0)
+    for seed in range(3):
+        assert fitted.generate("ha", n_tokens=13, temperature=5.0, top_k=1,
+                               random_state=seed) == greedy
+
+
+def test_temperature_divides_the_logits():
+    # p_i proportional to exp(z_i / T): with z = log p, T = 0.5 squares and renormalizes p
+    p = np.array([0.5, 0.3, 0.2])
+    rng = np.random.RandomState(0)
+    n = 20000
+    for T, expected in [(1.0, p), (0.5, p**2 / (p**2).sum())]:
+        draws = [_draw(np.log(p), T, None, rng) for _ in range(n)]
+        np.testing.assert_allclose(np.bincount(draws, minlength=3) / n, expected, atol=0.015)
+    assert _draw(np.log(p), 0, None, rng) == 0
+    draws = {_draw(np.log(p), 3.0, 2, rng) for _ in range(200)}
+    assert draws == {0, 1}  # top_k=2 never draws the third token
+
+
+def test_stop_ends_generation(fitted):
+    assert fitted.generate("hey", n_tokens=50, temperature=0, stop="are") == "hey how are"
+    assert fitted.generate("good", n_tokens=50, temperature=0, stop=" ") == "good "
+    word = RNNSequenceGenerator(analyzer="word", random_state=0).fit(TEXTS)
+    assert word.generate("hey", n_tokens=10, temperature=0, stop="are") == "hey how are"
+    ids = SequenceVectorizer(analyzer="char", lowercase=False).fit(TEXTS)
+    space = ids.vocabulary_[" "]
+    id_gen = RNNSequenceGenerator(random_state=0).fit(ids.transform(TEXTS))
+    out = id_gen.generate(ids.transform(["good"])[0], n_tokens=50, temperature=0, stop=space)
+    np.testing.assert_array_equal(out, ids.transform(["good "])[0][:5])
+
+
+# --------------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    "X, error, match",
+    [
+        ([], ValueError, "at least one text"),
+        ("hey how are you", ValueError, "string object received"),
+        ([""], ValueError, "without any token"),
+        (["a", "b"], ValueError, "fewer than 2 tokens"),
+        (["hey", 3], TypeError, "document 1"),
+        (np.full((2, 3, 4), 0.5), ValueError, "one-hot"),
+    ],
+)
+def test_fit_rejects_bad_input(X, error, match):
+    with pytest.raises(error, match=match):
+        RNNSequenceGenerator().fit(X)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"prefix": "hez"}, "Unknown token 'z'"),
+        ({"prefix": None}, "prefix"),
+        ({"prefix": 3.5}, "prefix"),
+        ({"prefix": [[1, 2]]}, "prefix"),
+        ({"prefix": [1, 99]}, "Unknown token id 99"),
+        ({"n_tokens": -1}, "n_tokens"),
+        ({"n_tokens": 2.5}, "n_tokens"),
+        ({"n_tokens": "3"}, "n_tokens"),
+        ({"temperature": -0.5}, "temperature"),
+        ({"temperature": float("nan")}, "temperature"),
+        ({"temperature": "hot"}, "temperature"),
+        ({"top_k": 0}, "top_k"),
+        ({"top_k": 1.5}, "top_k"),
+        ({"stop": 3}, "stop"),
+        ({"stop": ""}, "stop"),
+    ],
+)
+def test_generate_rejects_bad_arguments(fitted, kwargs, match):
+    kwargs = {"prefix": "hey", "n_tokens": 5, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        fitted.generate(**kwargs)
+
+
+def test_predict_score_loss_reject_bad_input(fitted):
+    with pytest.raises(ValueError, match="Unknown token 'z' in text 1"):
+        fitted.predict(["hey", "zoo"])
+    with pytest.raises(ValueError, match="at least one text"):
+        fitted.predict_proba([])
+    with pytest.raises(ValueError, match="no token to predict"):
+        fitted.score(["h", ""])
+    with pytest.raises(ValueError, match="unit"):
+        fitted.loss(TEXTS, unit="dB")
+    with pytest.raises(ValueError, match="Token id 17 in sample 0, step 1"):
+        fitted.predict(np.array([[0, 17]]))
+    with pytest.raises(NotFittedError):
+        RNNSequenceGenerator().generate("hey", 3)
+    with pytest.raises(NotFittedError):
+        RNNSequenceGenerator().predict(["hey"])
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [({"bptt_steps": 0}, "bptt_steps"), ({"state_reset_proba": 1.5}, "state_reset_proba"),
+     ({"max_time": 0}, "max_time"), ({"analyzer": "letters"}, "analyzer")],
+)
+def test_bad_parameters_are_named(params, match):
+    with pytest.raises(ValueError, match=match):
+        RNNSequenceGenerator(**params).fit(TEXTS)
+
+
+def test_failed_calls_leave_a_fitted_model_unchanged(fitted):
+    gen = copy.deepcopy(fitted)
+    before = joblib.hash(gen)
+    text = gen.generate("h", n_tokens=20, random_state=0)
+    for call in (lambda: gen.predict(["hez"]), lambda: gen.generate("hez", 3),
+                 lambda: gen.score(["h"]), lambda: gen.fit([]),
+                 lambda: gen.set_params(bptt_steps=0).fit(TEXTS),
+                 lambda: gen.set_params(bptt_steps=64, warm_start=True).fit(["zzz"]),
+                 lambda: gen.set_params(warm_start=True).fit(np.array([[0, 1, 2]]))):
+        with pytest.raises(ValueError):
+            call()
+    gen.set_params(warm_start=False)
+    assert joblib.hash(gen) == before
+    assert gen.generate("h", n_tokens=20, random_state=0) == text
+
+
+def test_prediction_does_not_mutate(fitted):
+    before = joblib.hash(fitted)
+    fitted.predict(TEXTS)
+    fitted.predict_proba(TEXTS)
+    fitted.score(TEXTS)
+    fitted.loss(TEXTS, per_token=True)
+    fitted.generate("h", n_tokens=10, random_state=0)
+    assert joblib.hash(fitted) == before
+
+
+# --------------------------------------------------------------------------- scikit-learn
+
+
+def test_clone_and_params():
+    gen = RNNSequenceGenerator(hidden_layer_sizes=(8,), bptt_steps=16, analyzer="word")
+    params = gen.get_params()
+    assert params["bptt_steps"] == 16 and params["analyzer"] == "word"
+    assert {"state_reset_proba", "max_time", "lowercase", "token_pattern"} <= set(params)
+    copy_ = clone(gen)
+    assert copy_.get_params() == params
+    copy_.set_params(bptt_steps=32, state_reset_proba=0.0)
+    assert copy_.bptt_steps == 32 and gen.bptt_steps == 16
+    fitted_clone = clone(RNNSequenceGenerator(random_state=0).fit(TEXTS))
+    assert not hasattr(fitted_clone, "params_")
+
+
+def test_repeated_fits_are_identical():
+    a = RNNSequenceGenerator(random_state=1).fit(TEXTS)
+    b = RNNSequenceGenerator(random_state=1).fit(TEXTS)
+    assert joblib.hash(a.params_) == joblib.hash(b.params_)
+    assert a.loss_curve_ == b.loss_curve_
+
+
+def test_skops_round_trip(fitted):
+    sio = pytest.importorskip("skops.io")
+    data = sio.dumps(fitted)
+    assert sio.get_untrusted_types(data=data) == ["skrnn._generator.RNNSequenceGenerator"]
+    loaded = sio.loads(data, trusted=["skrnn._generator.RNNSequenceGenerator"])
+    assert loaded.generate("good", n_tokens=10, temperature=0) == "good i am fine"
+    assert loaded.score(TEXTS) == fitted.score(TEXTS)
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def test_windowed_reading_is_exact():
+    # float64, so that only the algorithm (not float32 rounding) can make a difference
+    gen = RNNSequenceGenerator(cell="lstm", hidden_layer_sizes=(8, 8), max_iter=3,
+                               dtype=np.float64, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gen.fit(TEXTS)
+    corpus = gen._encode(TEXTS + ["hey how are you good i am fine have a nice day"])[0]
+    net = gen._net("many_to_many")
+    finals, logp = _run_documents(net, gen.params_, corpus, log_likelihood=True)
+    finals_3, logp_3 = _run_documents(net, gen.params_, corpus, log_likelihood=True, window=3)
+    np.testing.assert_allclose(logp_3, logp, rtol=1e-12)
+    for name in finals:
+        for state_3, state in zip(finals_3[name], finals[name]):  # (h, c) of every layer
+            np.testing.assert_allclose(state_3, state, rtol=1e-12, atol=1e-14)
+
+
+def test_epoch_plan_covers_every_prediction_once():
+    lengths = np.array([1, 5, 40, 0, 300, 64, 65])
+    rng = np.random.default_rng(0)
+    plan = _plan_epoch(lengths, bptt_steps=16, n_lanes=4, reset_proba=0.25, rng=rng)
+    assert plan["length"].min() >= 1 and plan["length"].max() <= 16
+    covered = np.zeros((len(lengths), lengths.max()), dtype=int)
+    for d, b, n in zip(plan["doc"], plan["begin"], plan["length"]):
+        covered[d, b : b + n] += 1
+    expected = np.arange(lengths.max())[None, :] < np.maximum(lengths - 1, 0)[:, None]
+    np.testing.assert_array_equal(covered, expected.astype(int))
+    # minibatch k holds step k of each lane, one window per lane
+    for k in range(len(plan["bounds"]) - 1):
+        rows = slice(plan["bounds"][k], plan["bounds"][k + 1])
+        assert np.all(plan["step"][rows] == k)
+        assert len(set(plan["lane"][rows])) == plan["bounds"][k + 1] - plan["bounds"][k]
+    # a window that keeps its lane's state continues that lane's previous window exactly
+    last = {}
+    for i in range(len(plan["doc"])):
+        lane = plan["lane"][i]
+        if not plan["reset"][i]:
+            j = last[lane]
+            assert plan["doc"][j] == plan["doc"][i]
+            assert plan["begin"][j] + plan["length"][j] == plan["begin"][i]
+        last[lane] = i
+    # every document's first window starts from a zero state
+    assert np.all(plan["reset"][plan["begin"] == 0])
+
+
+def test_corpus_take_keeps_documents():
+    corpus = _Corpus([1, 2, 3, 4, 5, 6], [2, 0, 4], n_features=7)
+    sub = corpus.take([2, 0])
+    np.testing.assert_array_equal(sub.tokens, [3, 4, 5, 6, 1, 2])
+    np.testing.assert_array_equal(sub.lengths, [4, 2])
+    assert sub.n_predictions == 4 and corpus.n_predictions == 4
+
+
+# --------------------------------------------------------------------------- command line
+
+
+@pytest.fixture(scope="module")
+def cli_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli")
+    text_file = folder / "sentences.txt"
+    text_file.write_text("\n".join(TEXTS) + "\n", encoding="utf-8")
+    model_file = folder / "model.joblib"
+    code = main(["train", str(text_file), str(model_file), "--by-line", "--hidden-sizes", "64",
+                 "--lr", "0.01", "--epochs", "200", "--random-state", "0", "--quiet"])
+    assert code == 0
+    return model_file
+
+
+def test_cli_train_then_generate(cli_model, capsys):
+    assert isinstance(joblib.load(cli_model), RNNSequenceGenerator)
+    code = main(["generate", str(cli_model), "--prefix", "good", "-n", "10",
+                 "--temperature", "0"])
+    assert code == 0
+    assert capsys.readouterr().out == "good i am fine\n"
+    args = ["generate", str(cli_model), "--prefix", "h", "-n", "30", "--random-state", "4",
+            "--top-k", "3"]
+    main(args)
+    first = capsys.readouterr().out
+    main(args)
+    assert capsys.readouterr().out == first and len(first) == 32
+
+
+def test_cli_reports_errors(cli_model, tmp_path, capsys):
+    assert main(["generate", str(cli_model), "--prefix", "hez"]) == 1
+    assert "Unknown token 'z'" in capsys.readouterr().err
+    assert main(["train", str(tmp_path / "missing.txt"), str(tmp_path / "m.joblib")]) == 1
+    assert "missing.txt" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "in.txt", "out.joblib", "--hidden-sizes", "0"])
+    assert exc.value.code == 2
+
+
+def test_cli_train_prints_progress(tmp_path, capsys):
+    text_file = tmp_path / "one.txt"
+    text_file.write_text("hey how are you, good i am fine " * 20, encoding="utf-8")
+    code = main(["train", str(text_file), str(tmp_path / "m.joblib"), "--hidden-sizes", "8",
+                 "--bptt-steps", "16", "--epochs", "3", "--random-state", "0"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Training on 640 tokens in 1 document(s)" in out
+    assert "Iteration 3, loss = " in out and "Done: 3 epoch(s)" in out
+
+
+def test_python_dash_m_skrnn(cli_model):
+    result = subprocess.run(
+        [sys.executable, "-m", "skrnn", "generate", str(cli_model), "--prefix", "have",
+         "--n-tokens", "11", "--temperature", "0"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+    assert result.stdout == "have a nice day\n"
