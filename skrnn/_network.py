@@ -24,11 +24,13 @@ real step are a leading block of rows: see :mod:`skrnn._cells`.
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import logsumexp
 
 from ._cells import CELLS
 
 HEADS = ("many_to_one", "many_to_many")
+# Up to this many multiply-adds, dW_x of token ids is a dense one-hot product (~25 us):
+# cheaper than building a sparse matrix (~100 us) for the tiny batches of small data.
+_DENSE_SCATTER_LIMIT = 2**21
 
 
 class RecurrentNetwork:
@@ -176,7 +178,7 @@ class RecurrentNetwork:
             logits = feats @ W_y + b_y
         else:
             feats = x  # (T, B, D)
-            logits = (feats.reshape(T * B, -1) @ W_y + b_y).reshape(T, B, -1)
+            logits = _unflatten(_flatten(feats) @ W_y + b_y, T, B)
             logits = logits.transpose(1, 0, 2)  # batch-first
         cache["feats"] = feats
         if not identity:
@@ -210,14 +212,14 @@ class RecurrentNetwork:
             dx = np.zeros((T, B, n_dirs * n_top), dtype=dlogits.dtype)
             real = np.nonzero(lengths > 0)[0]
             dx[lengths[real] - 1, real, :n_top] = dfeats[real, :n_top]
-            if self.bidirectional:
+            if self.bidirectional and real.size:
                 dx[0, real, n_top:] = dfeats[real, n_top:]
         else:
-            dlog = dlogits.transpose(1, 0, 2).reshape(T * B, -1)  # time-major
-            flat = feats.reshape(T * B, -1)
+            dlog = _flatten(dlogits.transpose(1, 0, 2))  # time-major
+            flat = _flatten(feats)
             grads["W_y"] = flat.T @ dlog
             grads["b_y"] = dlog.sum(axis=0)
-            dx = (dlog @ W_y.T).reshape(T, B, -1)
+            dx = _unflatten(dlog @ W_y.T, T, B)
 
         index_input = cache["kind"] == "index"
         for k in range(len(self.hidden_sizes) - 1, -1, -1):
@@ -232,23 +234,35 @@ class RecurrentNetwork:
                 p = {"W_h": params[name + ".W_h"]}
                 for extra in self.cell.extra_params:
                     p[extra] = params[name + "." + extra]
-                dZx, cell_grads, _ = self.cell.backward(dHs, p, layer_cache[name],
+                dZx, cell_grads = self.cell.backward(dHs, p, layer_cache[name],
                                                         batch_sizes, self.activation)
                 if d == "r":
                     dZx = _reverse(dZx, rev)
                 for key, g in cell_grads.items():
                     grads[name + "." + key] = g
-                dZ2 = dZx.reshape(T * B, -1)
+                dZ2 = _flatten(dZx)
                 grads[name + ".b"] = dZ2.sum(axis=0)
                 if k == 0 and index_input:
-                    grads[name + ".W_x"] = _scatter_rows(x, lengths, dZx, self.n_inputs)
+                    grads[name + ".W_x"] = _scatter_rows(x, dZ2, self.n_inputs)
                 else:
-                    grads[name + ".W_x"] = x.reshape(T * B, -1).T @ dZ2
+                    grads[name + ".W_x"] = _flatten(x).T @ dZ2
                 if k > 0:
-                    d_in = (dZ2 @ params[name + ".W_x"].T).reshape(T, B, -1)
+                    d_in = _unflatten(dZ2 @ params[name + ".W_x"].T, T, B)
                     dx_below = d_in if dx_below is None else dx_below + d_in
             dx = dx_below
         return grads
+
+
+def _flatten(a):
+    """(T, B, F) -> (T * B, F): all steps as the rows of one matrix, for one product.
+
+    Shapes are spelled out (no -1) so that a batch of empty sequences (T = 0) works.
+    """
+    return a.reshape(a.shape[0] * a.shape[1], a.shape[2])
+
+
+def _unflatten(a, T, B):
+    return a.reshape(T, B, a.shape[1])
 
 
 def _orthogonal(rng, n):
@@ -262,23 +276,38 @@ def _project(x, W_x, b, index):
     For token ids, x_t @ W_x with one-hot x_t is row ``x_t`` of ``W_x``: a gather.
     """
     if index:
-        Zx = W_x[x]  # (T, B, G) gather; padded ids point at row 0 and are never used
+        if W_x.shape[0] <= x.size:
+            # A small vocabulary: add b to the table, not to every gathered row.
+            return (W_x + b)[x]  # (T, B, G); padded ids point at row 0, never used
+        Zx = W_x[x]
         Zx += b
         return Zx
     T, B = x.shape[0], x.shape[1]
-    Zx = x.reshape(T * B, -1) @ W_x
+    Zx = _flatten(x) @ W_x
     Zx += b
-    return Zx.reshape(T, B, -1)
+    return _unflatten(Zx, T, B)
 
 
-def _scatter_rows(ids, lengths, dZx, n_inputs):
-    """dW_x for token-id input: sum of dZx rows per id over real steps (a sparse product)."""
-    T, B = ids.shape
-    real = np.arange(T)[:, None] < lengths[None, :]
-    rows = ids[real]
-    onehot_T = sp.csr_matrix((np.ones(rows.size, dtype=dZx.dtype), (rows, np.arange(rows.size))),
-                             shape=(n_inputs, rows.size))
-    return np.asarray(onehot_T @ dZx[real])
+def _scatter_rows(ids, dZ2, n_inputs):
+    """dW_x for token-id input: X^T dZ with X the one-hot rows of ``ids``, i.e. the sum
+    of the rows of ``dZ2`` (T*B, G) that share an id.
+
+    X is built as a CSR matrix with one entry per row (its structure is just the ids, no
+    sorting), and ``X.T @ dZ2`` is then a single scatter-add pass in compiled code. For
+    a tiny batch, building the sparse matrix costs more than the arithmetic, and a dense
+    one-hot product is used instead. Padding rows are included as they are: their id is
+    0 but their gradient is exactly zero (see :mod:`skrnn._cells`), so no mask and no
+    copy of ``dZ2`` is needed.
+    """
+    rows = ids.reshape(-1)
+    if rows.size * n_inputs * dZ2.shape[1] <= _DENSE_SCATTER_LIMIT:
+        onehot_T = (np.arange(n_inputs)[:, None] == rows[None, :]).astype(dZ2.dtype)
+        return onehot_T @ dZ2
+    onehot = sp.csr_matrix(
+        (np.ones(rows.size, dtype=dZ2.dtype), rows, np.arange(rows.size + 1)),
+        shape=(rows.size, n_inputs),
+    )
+    return onehot.T @ dZ2
 
 
 def _reversal_index(lengths, T):
@@ -317,7 +346,14 @@ def softmax(logits):
 
 
 def log_softmax(logits):
-    return logits - logsumexp(logits, axis=-1, keepdims=True)
+    """Row-wise log-softmax along the last axis, stable for large finite logits.
+
+    Plain NumPy rather than ``scipy.special.logsumexp``, whose array-API dispatch cost
+    more than the arithmetic on a minibatch's logits.
+    """
+    z = logits - logits.max(axis=-1, keepdims=True)
+    z -= np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    return z
 
 
 def softmax_cross_entropy(logits, y, sample_weight=None):

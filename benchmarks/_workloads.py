@@ -1,0 +1,338 @@
+"""The benchmark workloads, skrnn's side of them, and their matrix-product lower bound.
+
+Everything here is NumPy and skrnn only (no torch), so the profiling and prototype
+scripts reuse it. :mod:`bench_vs_torch` adds the PyTorch side.
+
+Workloads (issue 5):
+
+* training step, many-to-one, token ids over 64 symbols, batch 64, 50 steps: vanilla at
+  hidden 32, 128, 512; LSTM and GRU at hidden 128;
+* training step, many-to-many next-character, 65 symbols, batch 32, 64 steps, vanilla
+  at hidden 128 and 256;
+* ``predict_proba`` on 10,000 sequences of 50 steps;
+* a whole ``RNNClassifier.fit``.
+
+A *training step* of skrnn is exactly the body of ``BaseRNN._train``'s batch loop (under
+the same BLAS thread policy), run by the estimator that owns the head: ``_loss_grad`` (forward, loss with the L2 term,
+backward), global-norm clipping and the Adam update. Many-to-one steps are
+``RNNClassifier``'s (L2 ``alpha=1e-4``, its default); many-to-many steps are
+``RNNSequenceGenerator``'s (next-token cross-entropy over every step, ``alpha=0``, its
+default; a batch of 32 windows of 64 steps is its default ``batch_size`` and
+``bptt_steps``). The network and its parameters are built once, outside the timing.
+"""
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+
+from skrnn import RNNClassifier, RNNSequenceGenerator, _optimizers
+from skrnn._base import _blas_threads_for, length_bucketed_batches
+from skrnn._network import RecurrentNetwork
+from skrnn._validation import check_sequences
+
+N_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+ALPHA = 1e-4  # RNNClassifier's default L2 (RNNSequenceGenerator's is 0)
+CLIP = 5.0  # RNNClassifier's default clip_norm
+LR = 1e-3
+
+
+@dataclass
+class Step:
+    """One training step (forward, backward, update) at fixed shapes."""
+
+    name: str
+    cell: str
+    hidden: int
+    vocab: int
+    batch: int
+    steps: int
+    head: str = "many_to_one"
+    n_classes: int = 2
+
+    @property
+    def kind(self):
+        return "step"
+
+    @property
+    def alpha(self):
+        """L2 of the estimator whose step this is (the classifier's or the generator's)."""
+        return ALPHA if self.head == "many_to_one" else 0.0
+
+    def describe(self):
+        head = "many-to-one" if self.head == "many_to_one" else "many-to-many"
+        return (f"{head} {self.cell} H={self.hidden}, {self.vocab} ids, "
+                f"B={self.batch}, T={self.steps}")
+
+
+@dataclass
+class Predict:
+    name: str
+    cell: str
+    hidden: int
+    vocab: int
+    n_samples: int
+    steps: int
+    n_classes: int = 2
+
+    @property
+    def kind(self):
+        return "predict"
+
+    def describe(self):
+        return (f"predict_proba {self.cell} H={self.hidden}, {self.n_samples:,} seqs x "
+                f"{self.steps} steps")
+
+
+@dataclass
+class Fit:
+    name: str
+    cell: str
+    hidden: int
+    vocab: int
+    n_samples: int
+    steps: int
+    min_len: int
+    batch: int = 64
+    epochs: int = 3
+    n_classes: int = 2
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def kind(self):
+        return "fit"
+
+    def describe(self):
+        return (f"fit {self.cell} H={self.hidden}: {self.n_samples} seqs, lengths "
+                f"{self.min_len}-{self.steps}, batch {self.batch}, {self.epochs} epochs")
+
+
+def default_workloads(quick=False):
+    steps = [
+        Step("m2o-rnn-32", "rnn", 32, 64, 64, 50),
+        Step("m2o-rnn-128", "rnn", 128, 64, 64, 50),
+        Step("m2o-rnn-512", "rnn", 512, 64, 64, 50),
+        Step("m2o-lstm-128", "lstm", 128, 64, 64, 50),
+        Step("m2o-gru-128", "gru", 128, 64, 64, 50),
+        Step("m2m-rnn-128", "rnn", 128, 65, 32, 64, head="many_to_many", n_classes=65),
+        Step("m2m-rnn-256", "rnn", 256, 65, 32, 64, head="many_to_many", n_classes=65),
+    ]
+    predict = [Predict("predict-rnn-128", "rnn", 128, 64, 10_000, 50)]
+    n_fit = 512 if quick else 2048
+    fits = [
+        Fit("fit-rnn-32", "rnn", 32, 64, n_fit, 50, 10),
+        Fit("fit-rnn-128", "rnn", 128, 64, n_fit, 50, 10),
+        Fit("fit-rnn-512", "rnn", 512, 64, n_fit, 50, 10),
+        Fit("fit-lstm-128", "lstm", 128, 64, n_fit, 50, 10),
+        Fit("fit-gru-128", "gru", 128, 64, n_fit, 50, 10),
+    ]
+    return steps + predict + fits
+
+
+# --------------------------------------------------------------------------- data
+
+
+def step_data(w, seed=0):
+    """Token ids (B, T) (all full length), and targets: (B,) classes or (B, T) next ids."""
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(0, w.vocab, size=(w.batch, w.steps))
+    if w.head == "many_to_one":
+        y = rng.integers(0, w.n_classes, size=w.batch)
+    else:
+        y = np.concatenate([ids[:, 1:], rng.integers(0, w.vocab, size=(w.batch, 1))], axis=1)
+    return ids, y
+
+
+def fit_data(w, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, w.vocab, size=(w.n_samples, w.steps))
+    lengths = rng.integers(w.min_len, w.steps + 1, size=w.n_samples)
+    X[np.arange(w.steps)[None, :] >= lengths[:, None]] = -1
+    y = rng.integers(0, w.n_classes, size=w.n_samples)
+    return X, y
+
+
+def predict_data(w, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, w.vocab, size=(w.n_samples, w.steps))
+
+
+# --------------------------------------------------------------------------- skrnn
+
+
+def skrnn_estimator(cell, hidden, **kw):
+    params = {"cell": cell, "hidden_layer_sizes": (hidden,), "alpha": ALPHA, "clip_norm": CLIP,
+              "learning_rate_init": LR, "random_state": 0}
+    params.update(kw)
+    return RNNClassifier(**params)
+
+
+class SkrnnStep:
+    """skrnn's training step on fixed data; ``__call__`` runs one step.
+
+    The step is the estimator's own: ``RNNClassifier._loss_grad`` for many-to-one,
+    ``RNNSequenceGenerator._loss_grad`` for many-to-many, then clipping and Adam as in
+    ``BaseRNN._train``.
+    """
+
+    def __init__(self, w, seed=0, dtype=np.float32):
+        self.w = w
+        ids, y = step_data(w, seed)
+        self.seqs = check_sequences(ids, dtype=dtype)
+        self.y = y
+        self.net = RecurrentNetwork(w.cell, w.vocab, (w.hidden,), w.n_classes, head=w.head)
+        self.params = self.net.init_params(np.random.RandomState(seed), dtype)
+        self.opt = _optimizers.init_state("adam", self.params)
+        if w.head == "many_to_one":
+            self.est = skrnn_estimator(w.cell, w.hidden)
+        else:
+            self.est = RNNSequenceGenerator(cell=w.cell, hidden_layer_sizes=(w.hidden,),
+                                            alpha=w.alpha, clip_norm=CLIP,
+                                            learning_rate_init=LR)
+        self.hyper = self.est._hyper()
+        self.step_product = w.batch * w.hidden * w.hidden * N_GATES[w.cell]
+
+    def loss_grad(self):
+        loss, grads, _ = self.est._loss_grad(self.net, self.params, self.seqs, self.y, None)
+        return loss, grads
+
+    def __call__(self):
+        # Under the BLAS thread policy of the estimators' fit (one thread for small
+        # per-step products), so that the step is timed as fit runs it.
+        with _blas_threads_for(self.step_product):
+            loss, grads = self.loss_grad()
+            _optimizers.clip_by_global_norm(grads, CLIP)
+            _optimizers.update("adam", self.params, grads, self.opt, self.hyper)
+        return loss
+
+
+def skrnn_fitted_for_predict(w, seed=0):
+    """An RNNClassifier fitted (one quick epoch) at the workload's shapes."""
+    rng = np.random.default_rng(seed + 1)
+    X = rng.integers(0, w.vocab, size=(256, w.steps))
+    y = rng.integers(0, w.n_classes, size=256)
+    est = skrnn_estimator(w.cell, w.hidden, max_iter=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    return est
+
+
+def fit_batches(w, lengths, epoch, seed):
+    """The minibatches ``RNNClassifier.fit`` uses in ``epoch`` (for the PyTorch loop).
+
+    The same function and the same random stream as ``BaseRNN._train`` (its seed is
+    drawn from ``random_state`` as the estimator does), so both sides train on the same
+    batches in the same order.
+    """
+    rng = np.random.default_rng([seed, epoch])
+    return length_bucketed_batches(lengths, np.arange(len(lengths)), w.batch, rng,
+                                   RNNClassifier._bucket_pool)
+
+
+def fit_seed(random_state=0):
+    """The shuffling seed RNNClassifier(random_state=random_state) derives."""
+    return int(np.random.RandomState(random_state).randint(np.iinfo(np.int32).max))
+
+
+def skrnn_fit_estimator(w):
+    return skrnn_estimator(w.cell, w.hidden, batch_size=w.batch, max_iter=w.epochs,
+                           n_iter_no_change=10 * w.epochs + 10, tol=0.0, **w.extra)
+
+
+def run_skrnn_fit(w, X, y):
+    est = skrnn_fit_estimator(w)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    assert est.n_iter_ == w.epochs
+    return est
+
+
+# --------------------------------------------------------------------------- lower bound
+
+
+class LowerBound:
+    """Only the matrix products a training step cannot avoid, in NumPy, float32.
+
+    Forward: the input projection (a row gather of W_x for token ids, or the one-hot
+    product if that is faster), ``h_{t-1} @ W_h`` at every step, the output projection.
+    Backward: the output layer's two products, ``dz_t @ W_h.T`` at steps T-1..1 (with a
+    contiguous ``W_h.T``, the faster form; dL/dh_0 is not needed), ``dW_h`` over all steps
+    in one product, and ``dW_x`` (one-hot product or sparse product,
+    whichever is faster). No activations, no loss, no optimizer, no clipping: skrnn's
+    time over this is the cost of everything that is not a matrix product.
+    """
+
+    def __init__(self, w, dtype=np.float32, seed=0):
+        rng = np.random.default_rng(seed)
+        G, H, V, B, T = N_GATES[w.cell], w.hidden, w.vocab, w.batch, w.steps
+        C = w.n_classes
+        self.w = w
+        self.T = T
+        ids, _ = step_data(w, seed)
+        self.ids_tm = np.ascontiguousarray(ids.T)  # time-major
+        r = lambda *s: rng.standard_normal(s).astype(dtype) * 0.1
+        self.W_x, self.W_h, self.W_y = r(V, G * H), r(H, G * H), r(H, C)
+        self.W_hT = np.ascontiguousarray(self.W_h.T)
+        self.Zx = np.empty((T, B, G * H), dtype)
+        self.Hs = r(T + 1, B, H)
+        self.rec = np.empty((B, G * H), dtype)
+        self.dZ = r(T, B, G * H)
+        self.dh = np.empty((B, H), dtype)
+        self.many = w.head == "many_to_many"
+        self.dlog = r(T * B, C) if self.many else r(B, C)
+        flat = self.ids_tm.reshape(-1)
+        self.onehot = np.zeros((T * B, V), dtype)
+        self.onehot[np.arange(T * B), flat] = 1
+        self.onehot_T = np.ascontiguousarray(self.onehot.T)
+        self.sparse_T = sp.csr_matrix(self.onehot_T)
+        self.proj = self._fastest([self._project_gather, self._project_product])
+        self.dWx = self._fastest([self._dWx_product, self._dWx_sparse])
+
+    @staticmethod
+    def _fastest(fns, n=15):
+        import time
+
+        best, best_t = None, np.inf
+        for fn in fns:
+            fn()
+            ts = []
+            for _ in range(n):
+                t0 = time.perf_counter()
+                fn()
+                ts.append(time.perf_counter() - t0)
+            if np.median(ts) < best_t:
+                best, best_t = fn, np.median(ts)
+        return best
+
+    def _project_gather(self):
+        np.take(self.W_x, self.ids_tm, axis=0, out=self.Zx)
+
+    def _project_product(self):
+        np.matmul(self.onehot, self.W_x, out=self.Zx.reshape(self.T * self.w.batch, -1))
+
+    def _dWx_product(self):
+        return self.onehot_T @ self.dZ.reshape(-1, self.dZ.shape[2])
+
+    def _dWx_sparse(self):
+        return self.sparse_T @ self.dZ.reshape(-1, self.dZ.shape[2])
+
+    def __call__(self):
+        T, Hs, W_h, rec, dh = self.T, self.Hs, self.W_h, self.rec, self.dh
+        H = W_h.shape[0]
+        self.proj()
+        for t in range(T):
+            np.matmul(Hs[t], W_h, out=rec)
+        feats = Hs[1:].reshape(-1, H) if self.many else Hs[T]
+        feats @ self.W_y
+        # backward
+        feats.T @ self.dlog
+        self.dlog @ self.W_y.T
+        W_hT = self.W_hT
+        for t in range(T - 1, 0, -1):  # dL/dh_0 is not needed (h_0 is not trained)
+            np.matmul(self.dZ[t], W_hT, out=dh)
+        Hs[:T].reshape(-1, H).T @ self.dZ.reshape(-1, self.dZ.shape[2])
+        self.dWx()

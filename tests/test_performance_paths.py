@@ -1,0 +1,168 @@
+"""The speed machinery changes no result: chunked prediction (bounded memory), batches of
+empty sequences, both dW_x paths for token ids, the minibatch plan, the BLAS thread policy.
+"""
+
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from skrnn import RNNClassifier, RNNRegressor, _base, _network
+from skrnn._base import _blas_threads_for, length_bucketed_batches
+from skrnn._network import RecurrentNetwork, sequence_cross_entropy, softmax_cross_entropy
+from skrnn._validation import Sequences
+
+
+def _ragged_ids(rng, n, steps=12, vocab=7):
+    X = rng.randint(0, vocab, size=(n, steps))
+    lengths = rng.randint(0, steps + 1, size=n)  # includes empty sequences
+    X[np.arange(steps)[None, :] >= lengths[:, None]] = -1
+    return X
+
+
+def _fit(est, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X, y)
+
+
+@pytest.mark.parametrize("cell, bidirectional", [("rnn", False), ("lstm", True),
+                                                 ("gru", False)])
+def test_chunked_predict_proba_equals_one_pass(monkeypatch, cell, bidirectional):
+    rng = np.random.RandomState(0)
+    X = _ragged_ids(rng, 300)
+    y = rng.randint(0, 3, size=300)
+    clf = _fit(RNNClassifier(cell=cell, hidden_layer_sizes=(5, 4), bidirectional=bidirectional,
+                             max_iter=2, random_state=0, dtype=np.float64), X, y)
+    whole = clf.predict_proba(X)
+    # A few samples per chunk: many chunks, each sorted by length, put back in order.
+    width = 5 * clf._network().cell.n_gates * (2 if bidirectional else 1)
+    monkeypatch.setattr(_base, "_PREDICT_CHUNK_ELEMENTS", 7 * X.shape[1] * width)
+    chunked = clf.predict_proba(X)
+    np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[whole.argmax(axis=1)])
+
+
+def test_chunked_regressor_predict_equals_one_pass(monkeypatch):
+    rng = np.random.RandomState(1)
+    X = rng.normal(size=(200, 9, 2))
+    X[np.arange(9)[None, :] >= rng.randint(1, 10, size=200)[:, None]] = np.nan
+    reg = _fit(RNNRegressor(hidden_layer_sizes=(6,), max_iter=2, random_state=0,
+                            dtype=np.float64), X, rng.normal(size=200))
+    whole = reg.predict(X)
+    monkeypatch.setattr(_base, "_PREDICT_CHUNK_ELEMENTS", 9 * 6 * 5)
+    np.testing.assert_allclose(reg.predict(X), whole, rtol=1e-12, atol=1e-15)
+
+
+def test_predict_proba_on_many_sequences_has_bounded_memory(monkeypatch):
+    """20,000 sequences: the peak stays far below one unchunked pass's buffers."""
+    rng = np.random.RandomState(2)
+    n, steps, hidden = 20_000, 30, 32
+    clf = _fit(RNNClassifier(hidden_layer_sizes=(hidden,), max_iter=1, random_state=0),
+               _ragged_ids(rng, 64, steps), rng.randint(0, 2, size=64))
+    X = _ragged_ids(rng, n, steps).astype(np.int32)
+    monkeypatch.setattr(_base, "_PREDICT_CHUNK_ELEMENTS", 2**16)
+    tracemalloc.start()
+    try:
+        proba = clf.predict_proba(X)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert proba.shape == (n, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+    # One pass would hold the (steps, n, hidden) gate and state buffers in float32; the
+    # chunked pass holds only the O(n * steps) validated ids beside small chunk buffers.
+    unchunked = 2 * steps * n * hidden * 4
+    assert peak < unchunked / 4
+
+
+@pytest.mark.parametrize("head", ["many_to_one", "many_to_many"])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_batch_of_empty_sequences(cell, head):
+    """A chunk (or a minibatch) of only empty sequences has no time step at all."""
+    net = RecurrentNetwork(cell, 4, (3, 2), 3, bidirectional=True, head=head)
+    params = net.init_params(np.random.RandomState(0), np.float64)
+    for data in (np.zeros((2, 0), dtype=int), np.zeros((2, 0, 4))):
+        seqs = Sequences(data, np.zeros(2, dtype=int), "index" if data.ndim == 2 else "dense",
+                         4)
+        logits, _, cache = net.forward(params, seqs, return_cache=True)
+        if head == "many_to_one":
+            # h_final = h_0 = 0: the logits are the output bias.
+            np.testing.assert_allclose(logits, np.tile(params["b_y"], (2, 1)))
+            _, dlogits = softmax_cross_entropy(logits, np.array([0, 1]))
+        else:
+            assert logits.shape == (2, 0, 3)
+            _, dlogits = sequence_cross_entropy(logits, np.zeros((2, 0), dtype=int))
+        grads = net.backward(params, cache, dlogits)
+        assert set(grads) == set(params)
+        assert not np.any(grads["l0.W_h"])
+
+
+def test_dense_and_sparse_dW_x_paths_agree(monkeypatch):
+    """dW_x of token ids: the dense one-hot product (tiny batches) and the sparse one."""
+    rng = np.random.RandomState(3)
+    net = RecurrentNetwork("gru", 11, (4,), 3, bidirectional=True)
+    params = net.init_params(np.random.RandomState(0), np.float64)
+    lengths = rng.randint(0, 9, size=6)
+    data = rng.randint(0, 11, size=(6, 8))
+    data[np.arange(8)[None, :] >= lengths[:, None]] = 0
+    seqs = Sequences(data, lengths, "index", 11)
+    y = rng.randint(0, 3, size=6)
+    grads = {}
+    for limit in (0, 2**40):
+        monkeypatch.setattr(_network, "_DENSE_SCATTER_LIMIT", limit)
+        logits, _, cache = net.forward(params, seqs, return_cache=True)
+        grads[limit] = net.backward(params, cache, softmax_cross_entropy(logits, y)[1])
+    for k in params:
+        np.testing.assert_allclose(grads[0][k], grads[2**40][k], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("pool", [1, 3])
+def test_batches_cover_every_sample_once_sorted_by_length(pool):
+    rng = np.random.RandomState(4)
+    lengths = rng.randint(0, 20, size=101)
+    idx = np.arange(3, 101)
+    batches = length_bucketed_batches(lengths, idx, 10, np.random.default_rng(0), pool)
+    np.testing.assert_array_equal(np.sort(np.concatenate(batches)), idx)
+    assert sorted(len(b) for b in batches)[:2] == [8, 10]  # one short batch: 98 = 9 x 10 + 8
+    for b in batches:
+        assert np.all(np.diff(lengths[b]) <= 0)  # the order the network computes in
+
+
+def test_plain_batches_are_a_shuffle_cut_in_order():
+    """pool=1 is the classic plan: one permutation cut into consecutive batches."""
+    lengths = np.arange(50) % 7
+    batches = length_bucketed_batches(lengths, np.arange(50), 8, np.random.default_rng(5))
+    perm = np.random.default_rng(5).permutation(50)
+    for k, b in enumerate(batches):
+        assert set(b) == set(perm[8 * k : 8 * (k + 1)])
+
+
+def test_small_models_fit_with_one_blas_thread(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads():
+        return [p["num_threads"] for p in threadpoolctl.threadpool_info()
+                if p["user_api"] == "blas"]
+
+    if not blas_threads():
+        pytest.skip("no BLAS library found by threadpoolctl")
+    seen = []
+
+    def spy(step_product, original=_base._blas_threads_for):
+        seen.append(step_product)
+        return original(step_product)
+
+    monkeypatch.setattr(_base, "_blas_threads_for", spy)
+    rng = np.random.RandomState(6)
+    _fit(RNNClassifier(hidden_layer_sizes=(8,), max_iter=1, random_state=0),
+         _ragged_ids(rng, 40), rng.randint(0, 2, size=40))
+    assert seen == [32 * 8 * 8]  # batch x H x G*H
+    before = blas_threads()
+    with _blas_threads_for(32 * 8 * 8):
+        assert set(blas_threads()) == {1}
+    assert blas_threads() == before
+    with _blas_threads_for(_base._SMALL_STEP_PRODUCT):  # a large model: no change
+        assert blas_threads() == before
