@@ -1,0 +1,108 @@
+"""Long-range memory: the label is the first of 50 tokens, the other 49 are distractors.
+
+To classify a sequence the network must put its first token into the state and keep it
+there through 49 steps of random tokens that carry no information. The textbook reason
+for gates is that a vanilla cell's state and gradient are multiplied by ``W_h`` (and
+squashed by tanh) at every step, while an LSTM's cell state and a GRU's ``z * h_{t-1}``
+term pass through steps additively.
+
+What was measured here (512 training sequences of 50 tokens, 10-token vocabulary, 32
+hidden units, Adam, 20 epochs):
+
+* With ``learning_rate_init=0.003`` LSTM and GRU reached test accuracy 1.0 for each of
+  ``random_state`` 0..7 (0..15 for the GRU). At the default 0.01 the GRU failed (about
+  0.5) for three seeds of four: it first fits the training set's distractors, whose loss
+  falls faster than that of the long-range solution.
+* The vanilla cell, with its orthogonal ``W_h`` initialisation, Adam and clipping, also
+  reached 1.0 for each of ``random_state`` 0..7. At this length the task does not
+  separate the cells, so the vanilla result is reported (run ``pytest -s``), not asserted.
+* The trained models (``random_state=0``) do not keep their gates at the values of a
+  pure memory (forget or update gate near 1): on the distractor steps the LSTM's forget
+  gates average 0.78 and the GRU's update gates 0.48. All three cells instead push the
+  two classes' states apart and keep them apart: the distance between the class means
+  goes from 1.1 at step 0 to 7.2 at step 49 (vanilla), 1.6 to 8.0 (GRU) and 0.7 to 30.6
+  (LSTM, ``h`` and ``c`` together), against a spread within a class below 0.12.
+
+So this test checks that the gated cells learn a 50-step dependency reliably; it does
+not show a task the vanilla cell cannot learn.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from skrnn import RNNClassifier
+
+N_STEPS = 50  # sequence length: the label sits 49 steps before the end
+N_TOKENS = 10  # ids 0 and 1 are the two labels, 2..9 are distractors
+
+
+def _first_token_task(n_samples, rng):
+    """Token-id sequences whose label is their first token; the rest is noise."""
+    X = rng.randint(2, N_TOKENS, size=(n_samples, N_STEPS))
+    y = rng.randint(2, size=n_samples)
+    X[:, 0] = y
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def task():
+    rng = np.random.RandomState(0)
+    X_train, y_train = _first_token_task(512, rng)
+    X_test, y_test = _first_token_task(500, rng)
+    return X_train, X_test, y_train, y_test
+
+
+@pytest.fixture(scope="module")
+def fitted(task):
+    """One model per cell, fitted once for the whole module."""
+    X_train, _, y_train, _ = task
+    models = {}
+
+    def get(cell):
+        if cell not in models:
+            models[cell] = _fit(cell, X_train, y_train)
+        return models[cell]
+
+    return get
+
+
+def _fit(cell, X, y):
+    # n_iter_no_change equals max_iter: the loss sits on a plateau near log(2) for a few
+    # epochs before the memory is found, and stopping there would end the test early.
+    clf = RNNClassifier(cell=cell, hidden_layer_sizes=(32,), learning_rate_init=0.003,
+                        max_iter=20, n_iter_no_change=20, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return clf.fit(X, y)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_gated_cells_remember_the_first_token(task, fitted, cell):
+    _, X_test, _, y_test = task
+    clf = fitted(cell)
+    assert clf.score(X_test, y_test) >= 0.95
+    # Chance level, log(2) = 0.69, at the start; near zero at the end.
+    assert clf.loss_curve_[0] > 0.6
+    assert clf.loss_curve_[-1] < 0.05
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_prediction_ignores_the_distractors(task, fitted, cell):
+    # Same first tokens, fresh distractors: a model that remembers gives the same answers.
+    _, X_test, _, _ = task
+    clf = fitted(cell)
+    X_other = _first_token_task(len(X_test), np.random.RandomState(1))[0]
+    X_other[:, 0] = X_test[:, 0]
+    assert np.mean(clf.predict(X_other) == clf.predict(X_test)) >= 0.95
+
+
+def test_vanilla_cell_is_reported_not_asserted(task, fitted):
+    _, X_test, _, y_test = task
+    clf = fitted("rnn")
+    accuracy = clf.score(X_test, y_test)
+    print(f"vanilla cell, first-token task over {N_STEPS} steps: test accuracy "
+          f"{accuracy:.3f} (informational)")
+    assert 0.0 <= accuracy <= 1.0
