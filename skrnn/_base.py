@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
+
 # threadpoolctl is a dependency of scikit-learn itself (not one skrnn adds): it is always
 # installed beside scikit-learn, which uses it the same way.
 from threadpoolctl import ThreadpoolController

@@ -139,13 +139,13 @@ def _describe(i, t=None):
 
 def _lengths_from_mask(real, what):
     """Lengths from a (n, T) boolean 'is a real step' mask; padding must be at the end."""
-    n, T = real.shape
+    _, T = real.shape
     lengths = real.sum(axis=1)
     # A real step after padding: the mask is not a prefix of ones.
     prefix = np.arange(T)[None, :] < lengths[:, None]
     bad = real != prefix
     if bad.any():
-        i, t = np.argwhere(bad)[0]
+        i, _ = np.argwhere(bad)[0]
         first_pad = int(np.argmin(real[i]))
         raise ValueError(
             f"X has a real step after padding in {_describe(i)}: step {first_pad} is "
@@ -259,7 +259,7 @@ def _check_dense(arr, n_features, dtype, estimator_name):
         arr = arr[:, :, None]
     if arr.dtype.kind != "f":
         arr = arr.astype(dtype)
-    n, T, F = arr.shape
+    _, _, F = arr.shape
     if n_features is not None and F != n_features:
         raise ValueError(
             f"X has {F} features per step, but {estimator_name} is expecting {n_features} "
