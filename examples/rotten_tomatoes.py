@@ -30,9 +30,9 @@ from skrnn.datasets import load_rotten_tomatoes
 # Settings per cell, chosen on a validation split of the training part (early stopping
 # holds out 10 % of it); the test part is only used for the figures printed below.
 SETTINGS = {
-    "rnn": dict(hidden_layer_sizes=(64,), learning_rate_init=2e-3, alpha=1e-3),
-    "gru": dict(hidden_layer_sizes=(64,), learning_rate_init=2e-3, alpha=1e-3),
-    "lstm": dict(hidden_layer_sizes=(64,), learning_rate_init=2e-3, alpha=1e-3),
+    "rnn": {"hidden_layer_sizes": (64,), "learning_rate_init": 2e-3, "alpha": 1e-3},
+    "gru": {"hidden_layer_sizes": (64,), "learning_rate_init": 2e-3, "alpha": 1e-3},
+    "lstm": {"hidden_layer_sizes": (64,), "learning_rate_init": 2e-3, "alpha": 1e-3},
 }
 
 

@@ -29,7 +29,7 @@ def toy():
 
 
 def _fast(**kw):
-    params = dict(hidden_layer_sizes=(8,), max_iter=30, random_state=0)
+    params = {"hidden_layer_sizes": (8,), "max_iter": 30, "random_state": 0}
     params.update(kw)
     return RNNClassifier(**params)
 

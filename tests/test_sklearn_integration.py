@@ -17,7 +17,7 @@ def negation():
 
 
 def _pipeline(**kw):
-    params = dict(hidden_layer_sizes=(16,), max_iter=40, random_state=0)
+    params = {"hidden_layer_sizes": (16,), "max_iter": 40, "random_state": 0}
     params.update(kw)
     return make_pipeline(SequenceVectorizer(), RNNClassifier(**params))
 
