@@ -32,6 +32,7 @@ from skrnn import RNNClassifier, RNNSequenceGenerator, _optimizers
 from skrnn._base import _blas_threads_for, length_bucketed_batches
 from skrnn._network import RecurrentNetwork
 from skrnn._validation import check_sequences
+from skrnn._workspace import Workspace
 
 N_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 ALPHA = 1e-4  # RNNClassifier's default L2 (RNNSequenceGenerator's is 0)
@@ -192,10 +193,12 @@ class SkrnnStep:
                                             alpha=w.alpha, clip_norm=CLIP,
                                             learning_rate_init=LR)
         self.hyper = self.est._hyper()
+        self.workspace = Workspace()  # as in fit: one per call, reused by every batch
         self.step_product = w.batch * w.hidden * w.hidden * N_GATES[w.cell]
 
     def loss_grad(self):
-        loss, grads, _ = self.est._loss_grad(self.net, self.params, self.seqs, self.y, None)
+        loss, grads, _ = self.est._loss_grad(self.net, self.params, self.seqs, self.y, None,
+                                             workspace=self.workspace)
         return loss, grads
 
     def __call__(self):

@@ -20,6 +20,9 @@ instead, defined in this file and patched in for the measurement only:
   a sparse scatter-add (at the workloads' 64 symbols, and at 5,000).
 * ``one-product-dW``: ``dW_h`` accumulated with one product per step instead of one
   product over all steps.
+* ``workspace``: the step's arrays over all steps (gates, states, their gradients)
+  allocated afresh every minibatch instead of reused from one workspace per fit (fresh
+  memory that large is faulted in page by page: ~3,000 page faults per LSTM step).
 * ``buffers``: a vanilla cell that allocates a new state per step (a Python list
   stacked at the end, new arrays for every intermediate of the backward pass) instead
   of writing into preallocated ``(T, B, H)`` buffers.
@@ -89,7 +92,7 @@ def under(patches, fn):
 # --------------------------------------------------------------------------- naive variants
 
 
-def lstm_forward_expit(Zx, params, state0, batch_sizes, activation=None):
+def lstm_forward_expit(Zx, params, state0, batch_sizes, activation=None, ws=None):
     """skrnn's LSTM forward with each gate activated by its own function (expit, tanh)."""
     W_h = params["W_h"]
     T, B, n_h = Zx.shape[0], Zx.shape[1], W_h.shape[0]
@@ -114,7 +117,7 @@ def lstm_forward_expit(Zx, params, state0, batch_sizes, activation=None):
     return Hs, {"Hs": Hs, "Cs": Cs, "gates": Zx, "tanh_C": tanh_C}
 
 
-def rnn_forward_allocating(Zx, params, state0, batch_sizes, activation="tanh"):
+def rnn_forward_allocating(Zx, params, state0, batch_sizes, activation="tanh", ws=None):
     """Vanilla forward that makes a new state array every step and stacks them."""
     W_h = params["W_h"]
     hs = [state0[0]]
@@ -127,7 +130,7 @@ def rnn_forward_allocating(Zx, params, state0, batch_sizes, activation="tanh"):
     return Hs, {"Hs": Hs}
 
 
-def rnn_backward_allocating(dHs, params, cache, batch_sizes, activation="tanh"):
+def rnn_backward_allocating(dHs, params, cache, batch_sizes, activation="tanh", ws=None):
     """Vanilla BPTT with new arrays for every intermediate and a separate dZ."""
     W_h, Hs = params["W_h"], cache["Hs"]
     dZ = np.zeros_like(dHs)
@@ -142,7 +145,7 @@ def rnn_backward_allocating(dHs, params, cache, batch_sizes, activation="tanh"):
     return dZ, {"W_h": _sum_over_steps(Hs, dZ)}
 
 
-def rnn_forward_expressions(Zx, params, state0, batch_sizes, activation="tanh"):
+def rnn_forward_expressions(Zx, params, state0, batch_sizes, activation="tanh", ws=None):
     """Vanilla forward into preallocated buffers, but with temporaries (no ``out=``)."""
     W_h = params["W_h"]
     T, B, n_h = Zx.shape[0], Zx.shape[1], W_h.shape[0]
@@ -154,7 +157,7 @@ def rnn_forward_expressions(Zx, params, state0, batch_sizes, activation="tanh"):
     return Hs, {"Hs": Hs}
 
 
-def rnn_backward_expressions(dHs, params, cache, batch_sizes, activation="tanh"):
+def rnn_backward_expressions(dHs, params, cache, batch_sizes, activation="tanh", ws=None):
     """Vanilla BPTT into preallocated buffers, but with temporaries (no ``out=``)."""
     W_h, Hs = params["W_h"], cache["Hs"]
     dh_next = np.zeros_like(dHs[0])
@@ -174,14 +177,15 @@ def sum_over_steps_per_step(Hs, dZ):
     return dW
 
 
-def project_onehot(x, W_x, b, index):
+def project_onehot(x, W_x, b, index, scale, out):
     """Input projection as a product with explicit one-hot rows."""
     if not index:
-        return _PROJECT(x, W_x, b, index)
+        return _PROJECT(x, W_x, b, index, scale, out)
     T, B = x.shape
     onehot = np.zeros((T * B, W_x.shape[0]), dtype=W_x.dtype)
     onehot[np.arange(T * B), x.reshape(-1)] = 1
-    return (onehot @ W_x + b).reshape(T, B, -1)
+    Zx = (onehot @ W_x + b).reshape(T, B, -1)
+    return Zx if scale is None else Zx * scale
 
 
 def scatter_onehot(ids, dZ2, n_inputs):
@@ -208,6 +212,13 @@ def _step_pair(w, patches=(), cell=None, dtype=np.float32):
     if cell is not None:
         other.net.cell = cell
     return base, under(patches, other)
+
+
+def _fresh_arrays(w):
+    """The step with its workspace (as fit runs it) vs new arrays every step."""
+    base, other = SkrnnStep(w), SkrnnStep(w)
+    other.workspace = None
+    return base, other
 
 
 def _vanilla(forward, backward):
@@ -289,6 +300,10 @@ def ablations(quick=False):
         "one-product-dW-lstm": ("the same, LSTM", LSTM,
                                 lambda w: _step_pair(w, [(_cells, "_sum_over_steps",
                                                           sum_over_steps_per_step)])),
+        "workspace": ("step arrays reused across minibatches (vs new each step), LSTM",
+                      LSTM, _fresh_arrays),
+        "workspace-gru": ("the same, GRU", GRU, _fresh_arrays),
+        "workspace-128": ("the same, vanilla H=128", M2O[128], _fresh_arrays),
         "buffers": ("preallocated (T, B, H) buffers (vs new arrays per step)", M2O[32],
                     lambda w: _step_pair(w, cell=_vanilla(rnn_forward_allocating,
                                                           rnn_backward_allocating))),

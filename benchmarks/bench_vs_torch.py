@@ -293,7 +293,7 @@ def fastest(variants, rounds, settle, min_time, warmup=1):
     return best, {k: time_stats(v) for k, v in times.items()}
 
 
-def run_workload(w, rounds, settle, fit_rounds):
+def run_workload(w, rounds, settle, fit_rounds, min_time=0.25):
     """Time one workload: screen torch's variants, then interleave skrnn, the bound and the
     fastest torch variant over ``rounds``. Returns a result dict."""
     contenders = {}
@@ -303,7 +303,7 @@ def run_workload(w, rounds, settle, fit_rounds):
         contenders["skrnn"] = SkrnnStep(w)
         contenders["bound"] = LowerBound(w)
         contenders["torch"] = variants[best]
-        times = interleaved(contenders, rounds=rounds, settle=settle, min_time=0.05)
+        times = interleaved(contenders, rounds=rounds, settle=settle, min_time=min_time)
     elif w.kind == "predict":
         X = predict_data(w)
         variants = torch_predict_variants(w, X)
@@ -393,6 +393,8 @@ def main(argv=None):
                         help="force BLAS and torch to this many threads (default: BLAS's)")
     parser.add_argument("--settle", type=float, default=0.25,
                         help="seconds of pause before each measurement")
+    parser.add_argument("--min-time", type=float, default=0.25,
+                        help="seconds of back-to-back training steps per measurement")
     parser.add_argument("--only", nargs="*", default=None,
                         help="workload names to run (the extras run unless skipped)")
     parser.add_argument("--skip", nargs="*", default=(),
@@ -421,7 +423,7 @@ def main(argv=None):
         if workloads:
             print(HEADER, flush=True)
         for w in workloads:
-            r = run_workload(w, rounds, args.settle, fit_rounds)
+            r = run_workload(w, rounds, args.settle, fit_rounds, args.min_time)
             results.append(r)
             print(format_row(r), f"  # {r['torch_variant']}", flush=True)
         out = {"machine": info, "results": results, **run_extras(args, extras)}

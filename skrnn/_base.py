@@ -29,6 +29,7 @@ from . import _optimizers
 from ._cells import ACTIVATIONS, CELLS
 from ._network import RecurrentNetwork
 from ._validation import check_sequences
+from ._workspace import Workspace
 
 # Memory bound for prediction: at most this many float entries per gate buffer per chunk.
 _PREDICT_CHUNK_ELEMENTS = 2**23
@@ -344,6 +345,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         train = (seqs, y, w, train_idx)
         best_params = None
         hyper = self._hyper()
+        workspace = Workspace()  # scratch arrays reused by every minibatch of this call
         stopped_early = False
         stop_requested = False
         try:
@@ -354,7 +356,8 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 total, n_seen = 0.0, 0
                 for batch in self._iter_batches(train, rng):
                     b_seqs, b_y, b_w, state0, carry = batch
-                    loss, grads, final = self._loss_grad(net, params, b_seqs, b_y, b_w, state0)
+                    loss, grads, final = self._loss_grad(net, params, b_seqs, b_y, b_w, state0,
+                                                         workspace)
                     if not np.isfinite(loss):
                         raise ValueError(
                             f"{type(self).__name__}: the loss became non-finite in epoch "
@@ -460,8 +463,9 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         for b in length_bucketed_batches(seqs.lengths, idx, size, rng, self._bucket_pool):
             yield seqs.take(b), y[b], None if w is None else w[b], None, None
 
-    def _loss_grad(self, net, params, seqs, y, w, state0=None):
-        logits, final, cache = net.forward(params, seqs, state0, return_cache=True)
+    def _loss_grad(self, net, params, seqs, y, w, state0=None, workspace=None):
+        logits, final, cache = net.forward(params, seqs, state0, return_cache=True,
+                                           workspace=workspace)
         loss, dlogits = self._loss(logits, y, w)
         grads = net.backward(params, cache, dlogits)
         # L2 penalty 0.5 * alpha * ||W||^2 / n on weights (not biases), as MLP, where n is
@@ -488,7 +492,8 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         if chunk >= n:
             return net.forward(params, seqs)[0]
         order = np.argsort(-seqs.lengths, kind="stable")
-        parts = [net.forward(params, seqs.take(order[s : s + chunk]))[0]
+        workspace = Workspace()  # the chunks reuse one set of scratch arrays
+        parts = [net.forward(params, seqs.take(order[s : s + chunk]), workspace=workspace)[0]
                  for s in range(0, n, chunk)]
         out = np.empty((n,) + parts[0].shape[1:], dtype=parts[0].dtype)
         start = 0

@@ -10,6 +10,7 @@ at no cost (the trick behind packed sequences).
 Shapes (``T`` steps, ``B`` samples, ``H`` hidden units, ``G`` gates)::
 
     Zx          (T, B, G*H)   input projection x_t @ W_x + b, all steps at once
+                              (times ``Cell.input_scale`` for the gated cells)
     W_h         (H, G*H)      recurrent weights, gates fused side by side
     Hs          (T + 1, B, H) Hs[0] = h_0, Hs[t + 1] = h_t (zero rows past a
                               sample's end)
@@ -23,6 +24,10 @@ parameters, each summed over all steps in a single matrix product after the
 time loop. The initial state is not trained (zeros, or a state carried from the
 previous window of a truncated BPTT), so BPTT stops at ``t = 0`` without
 computing dL/dh_0: one recurrent product fewer per pass.
+
+Memory. The arrays over all steps come from ``ws``, a
+:class:`skrnn._workspace.Workspace` during training (the same pages every minibatch,
+not freshly faulted-in ones) or plain new arrays (``FRESH``).
 
 Speed. The time loop is the only Python loop, and each step is a handful of
 NumPy calls on preallocated ``(n_t, .)`` slices: one fused matrix product for all
@@ -39,6 +44,8 @@ part of ``bias_hh``, which sits inside the reset gate).
 
 import numpy as np
 
+from ._workspace import FRESH, zero_padding
+
 # Activations applied in place, and their derivatives written in terms of the
 # activation's *output* (which is what the forward pass stores).
 
@@ -51,15 +58,15 @@ def _relu(a):
     return np.maximum(a, 0, out=a)
 
 
-def _tanh_factor(h):
+def _tanh_factor(h, out):
     # d tanh(a)/da = 1 - tanh(a)^2 = 1 - h^2
-    d = np.multiply(h, h)
-    return np.subtract(1, d, out=d)
+    np.multiply(h, h, out=out)
+    return np.subtract(1, out, out=out)
 
 
-def _relu_factor(h):
-    # d relu(a)/da = 1 where a > 0, i.e. where h > 0
-    return (h > 0).astype(h.dtype)
+def _relu_factor(h, out):
+    # d relu(a)/da = 1 where a > 0, i.e. where h > 0 (h >= 0, so sign(h) is that)
+    return np.sign(h, out=out)
 
 
 ACTIVATIONS = {"tanh": _tanh, "relu": _relu}
@@ -89,6 +96,16 @@ def _transposed(W):
     return np.ascontiguousarray(W.T)
 
 
+def _states(ws, key, T, B, n_h, dtype, batch_sizes):
+    """The (T + 1, B, H) state buffer: row 0 is set by the caller, padding rows are zero.
+
+    Rows of finished samples must read as zeros: the output head and the next layer
+    read every row (and multiply the padding by zero gradients, which a stale NaN
+    or inf from an earlier use of the buffer would spoil).
+    """
+    return zero_padding(ws.empty(key, (T + 1, B, n_h), dtype), batch_sizes, first=1)
+
+
 def _split(a, n_h, n_gates):
     """Views of the gate blocks of a fused (..., n_gates * H) array."""
     return [a[..., k * n_h : (k + 1) * n_h] for k in range(n_gates)]
@@ -100,8 +117,8 @@ def _presigmoid_scale(n_h, sigmoid_blocks, n_gates, dtype):
     sigma(a) = 0.5 tanh(0.5 a) + 0.5, exactly. NumPy's tanh is vectorised (SIMD) while
     ``scipy.special.expit`` is not: on (64, 256) float32 gates expit took ~90 us, the
     tanh form ~14 us, and it was the largest single cost of a gated step. The 0.5 inside
-    is folded into the recurrent weights and the input projection once per call, so a
-    step pays one tanh and an affine map.
+    is folded into the recurrent weights once per call and into the input projection by
+    the caller (``Cell.input_scale``), so a step pays one tanh and an affine map.
     """
     scale = np.ones(n_gates * n_h, dtype=dtype)
     for k in sigmoid_blocks:
@@ -113,7 +130,7 @@ def _presigmoid_scale(n_h, sigmoid_blocks, n_gates, dtype):
 # Vanilla (Elman) cell
 
 
-def rnn_forward(Zx, params, state0, batch_sizes, activation="tanh"):
+def rnn_forward(Zx, params, state0, batch_sizes, activation="tanh", ws=FRESH):
     """Vanilla cell forward.
 
     ``h_t = act(x_t @ W_x + b + h_{t-1} @ W_h)``, act in {tanh, relu}.
@@ -122,7 +139,7 @@ def rnn_forward(Zx, params, state0, batch_sizes, activation="tanh"):
     W_h = params["W_h"]
     T, B, n_h = Zx.shape[0], Zx.shape[1], W_h.shape[0]
     act = ACTIVATIONS[activation]
-    Hs = np.zeros((T + 1, B, n_h), dtype=Zx.dtype)
+    Hs = _states(ws, "Hs", T, B, n_h, Zx.dtype, batch_sizes)
     Hs[0] = state0[0]
     for t in range(T):
         n = batch_sizes[t]
@@ -133,12 +150,12 @@ def rnn_forward(Zx, params, state0, batch_sizes, activation="tanh"):
     return Hs, {"Hs": Hs}
 
 
-def rnn_backward(dHs, params, cache, batch_sizes, activation="tanh"):
+def rnn_backward(dHs, params, cache, batch_sizes, activation="tanh", ws=FRESH):
     """Vanilla cell BPTT. ``dHs`` (T, B, H) is overwritten with dL/da_t."""
     W_h, Hs = params["W_h"], cache["Hs"]
     T, B, n_h = dHs.shape
     W_hT = _transposed(W_h)
-    D = DERIVATIVES[activation](Hs[1:])  # f'(a_t) for all steps
+    D = DERIVATIVES[activation](Hs[1:], ws.empty("D", (T, B, n_h), dHs.dtype))  # f'(a_t)
     dh_next = np.zeros((B, n_h), dtype=dHs.dtype)  # dL/dh_t through h_{t+1}
     for t in range(T - 1, -1, -1):
         n = batch_sizes[t]
@@ -156,7 +173,7 @@ def rnn_backward(dHs, params, cache, batch_sizes, activation="tanh"):
 # LSTM
 
 
-def lstm_forward(Zx, params, state0, batch_sizes, activation=None):
+def lstm_forward(Zx, params, state0, batch_sizes, activation=None, ws=FRESH):
     """LSTM forward (gates fused in the order i, f, g, o, as PyTorch).
 
     ::
@@ -165,18 +182,19 @@ def lstm_forward(Zx, params, state0, batch_sizes, activation=None):
         c_t = f * c_{t-1} + i * g
         h_t = o * tanh(c_t)
 
-    ``Zx`` (T, B, 4H) is overwritten with the activated gates (the cache).
+    ``Zx`` (T, B, 4H) comes scaled by :func:`lstm_input_scale` and is overwritten with
+    the activated gates (the cache).
     """
     T, B, n_h = Zx.shape[0], Zx.shape[1], params["W_h"].shape[0]
     dtype = Zx.dtype
     # scale * tanh(scale * a) + shift is sigma(a) on i, f, o and tanh(a) on g.
-    scale = _presigmoid_scale(n_h, (0, 1, 3), 4, dtype)
+    scale = lstm_input_scale(n_h, dtype)
     shift = np.where(scale == 0.5, 0.5, 0.0).astype(dtype)
-    W_h = params["W_h"] * scale  # (scale * a) = Zx * scale + h (W_h * scale)
-    Zx *= scale
-    Hs = np.zeros((T + 1, B, n_h), dtype=dtype)
-    Cs = np.zeros((T + 1, B, n_h), dtype=dtype)
-    tanh_C = np.zeros((T, B, n_h), dtype=dtype)
+    W_h = params["W_h"] * scale  # (scale * a) = (scale * Zx) + h (W_h * scale)
+    Hs = _states(ws, "Hs", T, B, n_h, dtype, batch_sizes)
+    # Only real rows of Cs and tanh_C are ever read: no zeroing needed.
+    Cs = ws.empty("Cs", (T + 1, B, n_h), dtype)
+    tanh_C = ws.empty("tanh_C", (T, B, n_h), dtype)
     Hs[0], Cs[0] = state0
     rec = np.empty((B, 4 * n_h), dtype=dtype)  # h_{t-1} W_h, reused every step
     ig = np.empty((B, n_h), dtype=dtype)  # i * g, reused
@@ -198,7 +216,7 @@ def lstm_forward(Zx, params, state0, batch_sizes, activation=None):
     return Hs, {"Hs": Hs, "Cs": Cs, "gates": Zx, "tanh_C": tanh_C}
 
 
-def lstm_backward(dHs, params, cache, batch_sizes, activation=None):
+def lstm_backward(dHs, params, cache, batch_sizes, activation=None, ws=FRESH):
     """LSTM BPTT. Returns dL/dZx (T, B, 4H) in a new buffer."""
     W_hT = _transposed(params["W_h"])
     Hs, Cs, gates, tanh_C = cache["Hs"], cache["Cs"], cache["gates"], cache["tanh_C"]
@@ -207,10 +225,10 @@ def lstm_backward(dHs, params, cache, batch_sizes, activation=None):
     # Through the gate nonlinearities at once: y = scale tanh(scale a) + shift has
     # dy/da = scale^2 (1 - tanh^2) = scale^2 - (y - shift)^2, which is s(1 - s) on the
     # sigmoid gates and 1 - g^2 on g.
-    scale = _presigmoid_scale(n_h, (0, 1, 3), 4, dtype)
+    scale = lstm_input_scale(n_h, dtype)
     shift = np.where(scale == 0.5, 0.5, 0.0).astype(dtype)
     scale2 = scale * scale
-    dZ = np.zeros((T, B, 4 * n_h), dtype=dtype)
+    dZ = zero_padding(ws.empty("dZ", (T, B, 4 * n_h), dtype), batch_sizes)
     dh_next = np.zeros((B, n_h), dtype=dtype)
     dc_next = np.zeros((B, n_h), dtype=dtype)
     tmp = np.empty((B, n_h), dtype=dtype)
@@ -254,7 +272,7 @@ def lstm_backward(dHs, params, cache, batch_sizes, activation=None):
 # GRU
 
 
-def gru_forward(Zx, params, state0, batch_sizes, activation=None):
+def gru_forward(Zx, params, state0, batch_sizes, activation=None, ws=FRESH):
     """GRU forward (gates fused in the order r, z, n, as PyTorch).
 
     ::
@@ -264,16 +282,15 @@ def gru_forward(Zx, params, state0, batch_sizes, activation=None):
         n = tanh(x_t W_xn + b_n + r * (h_{t-1} W_hn + b_hn))
         h_t = (1 - z) * n + z * h_{t-1}
 
-    ``Zx`` (T, B, 3H) is overwritten with the activated gates r, z, n.
+    ``Zx`` (T, B, 3H) comes scaled by :func:`gru_input_scale` and is overwritten with
+    the activated gates r, z, n.
     """
     b_hn = params["b_hn"]
     T, B, n_h = Zx.shape[0], Zx.shape[1], params["W_h"].shape[0]
     dtype = Zx.dtype
-    scale = _presigmoid_scale(n_h, (0, 1), 3, dtype)
-    W_h = params["W_h"] * scale  # r and z columns halved (see _presigmoid_scale)
-    Zx[:, :, : 2 * n_h] *= 0.5
-    Hs = np.zeros((T + 1, B, n_h), dtype=dtype)
-    HN = np.zeros((T, B, n_h), dtype=dtype)  # h_{t-1} W_hn + b_hn, needed by backward
+    W_h = params["W_h"] * gru_input_scale(n_h, dtype)  # r and z columns halved
+    Hs = _states(ws, "Hs", T, B, n_h, dtype, batch_sizes)
+    HN = ws.empty("HN", (T, B, n_h), dtype)  # h_{t-1} W_hn + b_hn (real rows only)
     Hs[0] = state0[0]
     rec = np.empty((B, 3 * n_h), dtype=dtype)
     tmp = np.empty((B, n_h), dtype=dtype)
@@ -300,7 +317,7 @@ def gru_forward(Zx, params, state0, batch_sizes, activation=None):
     return Hs, {"Hs": Hs, "gates": Zx, "HN": HN}
 
 
-def gru_backward(dHs, params, cache, batch_sizes, activation=None):
+def gru_backward(dHs, params, cache, batch_sizes, activation=None, ws=FRESH):
     """GRU BPTT. Returns dL/dZx (T, B, 3H); grads of W_h and b_hn.
 
     The recurrent product ``rec = h_{t-1} W_h + [0, 0, b_hn]`` and the input
@@ -314,8 +331,8 @@ def gru_backward(dHs, params, cache, batch_sizes, activation=None):
     Hs, gates, HN = cache["Hs"], cache["gates"], cache["HN"]
     T, B, n_h = dHs.shape
     dtype = dHs.dtype
-    dREC = np.zeros((T, B, 3 * n_h), dtype=dtype)
-    dN = np.zeros((T, B, n_h), dtype=dtype)  # dL/d(pre-activation of n)
+    dREC = zero_padding(ws.empty("dREC", (T, B, 3 * n_h), dtype), batch_sizes)
+    dN = zero_padding(ws.empty("dN", (T, B, n_h), dtype), batch_sizes)  # dL/d pre-act. n
     dh_next = np.zeros((B, n_h), dtype=dtype)
     tmp = np.empty((B, n_h), dtype=dtype)
     tmp2 = np.empty((B, 2 * n_h), dtype=dtype)
@@ -352,20 +369,39 @@ def gru_backward(dHs, params, cache, batch_sizes, activation=None):
     return dREC, grads
 
 
-class Cell:
-    """What the network needs to know about a cell type."""
+def lstm_input_scale(n_h, dtype):
+    """Scale of the LSTM's input projection columns: 0.5 on i, f, o (sigmoid gates)."""
+    return _presigmoid_scale(n_h, (0, 1, 3), 4, dtype)
 
-    def __init__(self, name, n_gates, forward, backward, n_states, extra_params=()):
+
+def gru_input_scale(n_h, dtype):
+    """Scale of the GRU's input projection columns: 0.5 on r, z (sigmoid gates)."""
+    return _presigmoid_scale(n_h, (0, 1), 3, dtype)
+
+
+class Cell:
+    """What the network needs to know about a cell type.
+
+    ``input_scale(H, dtype)``, if given, is a column scale the caller applies to the
+    input projection before ``forward`` (to ``W_x`` and ``b``, or to the gathered rows,
+    whichever is smaller), so that the cell does not make a pass over all of ``Zx``
+    for it; ``backward`` returns the gradient of the unscaled projection.
+    """
+
+    def __init__(self, name, n_gates, forward, backward, n_states, extra_params=(),
+                 input_scale=None):
         self.name = name
         self.n_gates = n_gates
         self.forward = forward
         self.backward = backward
         self.n_states = n_states  # (h,) or (h, c)
         self.extra_params = extra_params
+        self.input_scale = input_scale
 
 
 CELLS = {
     "rnn": Cell("rnn", 1, rnn_forward, rnn_backward, 1),
-    "lstm": Cell("lstm", 4, lstm_forward, lstm_backward, 2),
-    "gru": Cell("gru", 3, gru_forward, gru_backward, 1, extra_params=("b_hn",)),
+    "lstm": Cell("lstm", 4, lstm_forward, lstm_backward, 2, input_scale=lstm_input_scale),
+    "gru": Cell("gru", 3, gru_forward, gru_backward, 1, extra_params=("b_hn",),
+                input_scale=gru_input_scale),
 }

@@ -26,6 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._cells import CELLS
+from ._workspace import FRESH
 
 HEADS = ("many_to_one", "many_to_many")
 # Up to this many multiply-adds, dW_x of token ids is a dense one-hot product (~25 us):
@@ -119,13 +120,16 @@ class RecurrentNetwork:
 
     # ------------------------------------------------------------------ forward
 
-    def forward(self, params, seqs, state0=None, return_cache=False):
+    def forward(self, params, seqs, state0=None, return_cache=False, workspace=None):
         """Logits for a batch of :class:`skrnn._validation.Sequences`.
 
         Returns ``logits`` ((B, C) or (B, T, C)), the final states of every
         layer (dict name -> tuple of (B, H)), and a cache for :meth:`backward`
-        when ``return_cache``.
+        when ``return_cache``. With a :class:`skrnn._workspace.Workspace`, the arrays
+        over all steps (the cache) are views of its buffers, valid until the next call
+        with the same workspace; the returned logits and states are always new arrays.
         """
+        ws = FRESH if workspace is None else workspace
         data, lengths = seqs.data, np.asarray(seqs.lengths)
         B = data.shape[0]
         dtype = params["W_y"].dtype
@@ -145,22 +149,28 @@ class RecurrentNetwork:
         # time-major copy: each step's rows are then contiguous
         x = np.ascontiguousarray(data.T if seqs.kind == "index" else data.transpose(1, 0, 2))
         cache = {"layers": [], "order": order, "identity": identity, "lengths": lengths,
-                 "batch_sizes": batch_sizes, "rev": rev, "kind": seqs.kind, "T": T}
+                 "batch_sizes": batch_sizes, "rev": rev, "kind": seqs.kind, "T": T,
+                 "ws": ws}
         final_states = {}
         for k in range(len(self.hidden_sizes)):
             outs = []
             layer_cache = {"x": x}
             for d in self.directions:
                 name = f"l{k}{d}"
+                lws = ws.scope(name)
+                G = self.cell.n_gates * self.hidden_sizes[k]
+                scale = (None if self.cell.input_scale is None
+                         else self.cell.input_scale(self.hidden_sizes[k], dtype))
                 Zx = _project(x, params[name + ".W_x"], params[name + ".b"],
-                              index=(k == 0 and seqs.kind == "index"))
+                              index=(k == 0 and seqs.kind == "index"), scale=scale,
+                              out=lws.empty("Zx", (T, B, G), dtype))
                 if d == "r":
                     Zx = _reverse(Zx, rev)
                 p = {"W_h": params[name + ".W_h"]}
                 for extra in self.cell.extra_params:
                     p[extra] = params[name + "." + extra]
                 Hs, cell_cache = self.cell.forward(Zx, p, state0[name], batch_sizes,
-                                                   self.activation)
+                                                   self.activation, lws)
                 final_states[name] = _final_states(cell_cache, lengths)
                 out = Hs[1:]
                 if d == "r":
@@ -193,7 +203,7 @@ class RecurrentNetwork:
     def backward(self, params, cache, dlogits):
         """Gradients of every parameter given dL/dlogits (in the caller's order)."""
         order, lengths, batch_sizes = cache["order"], cache["lengths"], cache["batch_sizes"]
-        rev, T = cache["rev"], cache["T"]
+        rev, T, ws = cache["rev"], cache["T"], cache["ws"]
         if not cache["identity"]:
             dlogits = dlogits[order]
         B = dlogits.shape[0]
@@ -209,7 +219,7 @@ class RecurrentNetwork:
             # h_final of sample i is the forward output at step len_i - 1, and the reversed
             # direction's output at step 0 (it reads the sequence back to front): route the
             # gradient there. An empty sequence's h_final is h_0, a constant.
-            dx = np.zeros((T, B, n_dirs * n_top), dtype=dlogits.dtype)
+            dx = ws.zeros("dx", (T, B, n_dirs * n_top), dlogits.dtype)
             real = np.nonzero(lengths > 0)[0]
             dx[lengths[real] - 1, real, :n_top] = dfeats[real, :n_top]
             if self.bidirectional and real.size:
@@ -219,7 +229,8 @@ class RecurrentNetwork:
             flat = _flatten(feats)
             grads["W_y"] = flat.T @ dlog
             grads["b_y"] = dlog.sum(axis=0)
-            dx = _unflatten(dlog @ W_y.T, T, B)
+            dx = ws.empty("dx", (T, B, n_dirs * n_top), dlogits.dtype)
+            np.matmul(dlog, W_y.T, out=_flatten(dx))
 
         index_input = cache["kind"] == "index"
         for k in range(len(self.hidden_sizes) - 1, -1, -1):
@@ -235,7 +246,8 @@ class RecurrentNetwork:
                 for extra in self.cell.extra_params:
                     p[extra] = params[name + "." + extra]
                 dZx, cell_grads = self.cell.backward(dHs, p, layer_cache[name],
-                                                        batch_sizes, self.activation)
+                                                     batch_sizes, self.activation,
+                                                     ws.scope(name))
                 if d == "r":
                     dZx = _reverse(dZx, rev)
                 for key, g in cell_grads.items():
@@ -247,7 +259,9 @@ class RecurrentNetwork:
                 else:
                     grads[name + ".W_x"] = _flatten(x).T @ dZ2
                 if k > 0:
-                    d_in = _unflatten(dZ2 @ params[name + ".W_x"].T, T, B)
+                    d_in = ws.empty(("dx", name), (T, B, params[name + ".W_x"].shape[0]),
+                                    dZ2.dtype)
+                    np.matmul(dZ2, params[name + ".W_x"].T, out=_flatten(d_in))
                     dx_below = d_in if dx_below is None else dx_below + d_in
             dx = dx_below
         return grads
@@ -270,22 +284,32 @@ def _orthogonal(rng, n):
     return q * np.sign(np.diag(r))  # sign fix: uniformly distributed orthogonal matrix
 
 
-def _project(x, W_x, b, index):
-    """Input projection of all steps at once: x_t @ W_x + b.
+def _project(x, W_x, b, index, scale, out):
+    """Input projection of all steps at once, ``(x_t @ W_x + b) * scale``, into ``out``.
 
     For token ids, x_t @ W_x with one-hot x_t is row ``x_t`` of ``W_x``: a gather.
+    ``scale`` (a column scale, or None) goes on the weights when they are the smaller
+    array, else on the result.
     """
     if index:
+        # mode="clip" lets take write straight into ``out`` (mode="raise" buffers);
+        # ids are validated, and padded ids are 0, rows never read.
         if W_x.shape[0] <= x.size:
-            # A small vocabulary: add b to the table, not to every gathered row.
-            return (W_x + b)[x]  # (T, B, G); padded ids point at row 0, never used
-        Zx = W_x[x]
-        Zx += b
-        return Zx
-    T, B = x.shape[0], x.shape[1]
-    Zx = _flatten(x) @ W_x
-    Zx += b
-    return _unflatten(Zx, T, B)
+            # A small vocabulary: add b (and scale) on the table, not on every row.
+            table = W_x + b
+            if scale is not None:
+                table *= scale
+            return np.take(table, x, axis=0, out=out, mode="clip")
+        np.take(W_x, x, axis=0, out=out, mode="clip")
+        out += b
+        if scale is not None:
+            out *= scale
+        return out
+    if scale is not None:
+        W_x, b = W_x * scale, b * scale
+    np.matmul(_flatten(x), W_x, out=_flatten(out))
+    out += b
+    return out
 
 
 def _scatter_rows(ids, dZ2, n_inputs):

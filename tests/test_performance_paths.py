@@ -12,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from skrnn import RNNClassifier, RNNRegressor, _base, _network
 from skrnn._base import _blas_threads_for, length_bucketed_batches
 from skrnn._network import RecurrentNetwork, sequence_cross_entropy, softmax_cross_entropy
-from skrnn._validation import Sequences
+from skrnn._validation import Sequences, check_sequences
 
 
 def _ragged_ids(rng, n, steps=12, vocab=7):
@@ -166,3 +166,74 @@ def test_small_models_fit_with_one_blas_thread(monkeypatch):
     assert blas_threads() == before
     with _blas_threads_for(_base._SMALL_STEP_PRODUCT):  # a large model: no change
         assert blas_threads() == before
+
+
+def _poison(workspace):
+    for buf in workspace._buffers.values():
+        buf.fill(np.nan)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("head, bidirectional, sizes", [
+    ("many_to_one", False, (6,)), ("many_to_one", True, (5, 4)),
+    ("many_to_many", False, (5, 4)), ("many_to_many", True, (6,)),
+])
+def test_workspace_reuse_gives_the_same_results(cell, head, bidirectional, sizes):
+    """Batches of changing shapes through one workspace whose buffers hold NaN from the
+    batch before: logits, states and gradients equal those of fresh arrays, bit for bit.
+    A stale value that leaked into a result (a padding row not zeroed) would show as NaN.
+    """
+    from skrnn._workspace import Workspace
+
+    rng = np.random.RandomState(0)
+    net = RecurrentNetwork(cell, 7, sizes, 3, bidirectional=bidirectional, head=head)
+    params = net.init_params(rng, np.float64)
+    workspace = Workspace()
+    batches = [(9, 12, False), (4, 12, True), (9, 5, True), (9, 12, True), (3, 7, False)]
+    for B, T, ragged in batches:
+        X = rng.randint(0, 7, size=(B, T))
+        if ragged:
+            lengths = rng.randint(0, T + 1, size=B)
+            X[np.arange(T)[None, :] >= lengths[:, None]] = -1
+        seqs = check_sequences(X, n_features=7, dtype=np.float64)
+        y = rng.randint(0, 3, size=(B, T) if head == "many_to_many" else B)
+        if head == "many_to_many":
+            y[X < 0] = -1
+        loss = sequence_cross_entropy if head == "many_to_many" else softmax_cross_entropy
+        results = []
+        for ws in (None, workspace):
+            if ws is not None:
+                _poison(ws)
+            logits, states, cache = net.forward(params, seqs, return_cache=True,
+                                                workspace=ws)
+            grads = net.backward(params, cache, loss(logits, y)[1])
+            results.append((logits, states, grads))
+        (l0, s0, g0), (l1, s1, g1) = results
+        np.testing.assert_array_equal(l1, l0)
+        for k in s0:
+            for a, b in zip(s0[k], s1[k]):
+                np.testing.assert_array_equal(b, a)
+        assert g1.keys() == g0.keys()
+        for k in g0:
+            np.testing.assert_array_equal(g1[k], g0[k], err_msg=k)
+
+
+def test_fit_reuses_one_workspace(monkeypatch):
+    """fit allocates the step buffers once per call, not once per minibatch."""
+    from skrnn import _workspace
+
+    made = []
+    original = _workspace.Workspace.__init__
+
+    def record(self):
+        original(self)
+        made.append(self)
+
+    monkeypatch.setattr(_workspace.Workspace, "__init__", record)
+    rng = np.random.RandomState(0)
+    X = _ragged_ids(rng, 64)
+    y = rng.randint(0, 2, size=64)
+    _fit(RNNClassifier(cell="lstm", hidden_layer_sizes=(8,), batch_size=8, max_iter=3,
+                       random_state=0), X, y)
+    assert len(made) == 1  # 24 minibatches, one workspace
+    assert made[0]._buffers and made[0].nbytes > 0

@@ -1,0 +1,101 @@
+"""Scratch memory that a training loop reuses from one minibatch to the next.
+
+A training step of a recurrent network allocates a few arrays of ``T x B x G*H``
+floats (the gates, the states, their gradients): ~12 MB per step for an LSTM with 128
+units over 64 sequences of 50 steps. Freshly allocated memory that large comes from the
+operating system page by page: glibc returns it on ``free`` (it trims the top of its
+heap, or unmaps it), and every page is faulted in again, zero-filled, on its first
+write in the next step. That was ~3,000 page faults per LSTM step and a quarter of its
+time (``benchmarks/ablation.py``, "workspace"). A :class:`Workspace` keeps one flat
+buffer per name and hands out views of it, so from the second step on the same warm
+pages are written again.
+
+Lifetime rule: the array returned for a name is valid until the next request for the
+same name. The network asks for a name once per forward (or backward) pass and layer,
+and a training step finishes its backward pass before the next step's forward pass, so
+a step's arrays are never overwritten while it uses them. Anything that outlives a
+step (final states, logits, gradients) is a fresh array, not a workspace view.
+
+Without a workspace (``FRESH``), the same calls simply allocate: this is what prediction
+of a single batch and the gradient checks use.
+"""
+
+import numpy as np
+
+
+class Workspace:
+    """Named, reusable scratch buffers (see the module docstring for the lifetime rule)."""
+
+    def __init__(self):
+        self._buffers = {}
+
+    def empty(self, key, shape, dtype):
+        """An uninitialised C-contiguous array of ``shape``, reusing the buffer of ``key``."""
+        dtype = np.dtype(dtype)
+        size = 1
+        for s in shape:
+            size *= int(s)
+        buf = self._buffers.get(key)
+        if buf is None or buf.dtype != dtype or buf.size < size:
+            buf = np.empty(size, dtype=dtype)
+            self._buffers[key] = buf
+        return buf[:size].reshape(shape)
+
+    def zeros(self, key, shape, dtype):
+        a = self.empty(key, shape, dtype)
+        a.fill(0)
+        return a
+
+    def scope(self, prefix):
+        """The same buffers under keys prefixed with ``prefix`` (one per layer)."""
+        return _Scoped(self, prefix)
+
+    @property
+    def nbytes(self):
+        return sum(b.nbytes for b in self._buffers.values())
+
+
+class _Scoped:
+    def __init__(self, workspace, prefix):
+        self._ws = workspace
+        self._prefix = prefix
+
+    def empty(self, key, shape, dtype):
+        return self._ws.empty((self._prefix, key), shape, dtype)
+
+    def zeros(self, key, shape, dtype):
+        return self._ws.zeros((self._prefix, key), shape, dtype)
+
+    def scope(self, prefix):
+        return _Scoped(self._ws, (self._prefix, prefix))
+
+
+class _Fresh:
+    """The allocator used without a workspace: every request is a new array."""
+
+    @staticmethod
+    def empty(key, shape, dtype):
+        return np.empty(shape, dtype=dtype)
+
+    @staticmethod
+    def zeros(key, shape, dtype):
+        return np.zeros(shape, dtype=dtype)
+
+    def scope(self, prefix):
+        return self
+
+
+FRESH = _Fresh()
+
+
+def zero_padding(A, batch_sizes, first=0):
+    """Zero the rows of ``A[first + t]`` past ``batch_sizes[t]``, the finished samples.
+
+    Buffers from a workspace hold the previous step's values; the cells write only the
+    rows of samples still running, and the rows of finished ones must read as zeros
+    (see :mod:`skrnn._cells`). A batch of equal lengths has no such row.
+    """
+    B = A.shape[1]
+    for t in np.flatnonzero(np.asarray(batch_sizes) < B):
+        A[first + t, batch_sizes[t]:] = 0
+    return A
