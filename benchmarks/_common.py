@@ -85,15 +85,18 @@ def _calibrate(fn, min_time):
     return max(1, int(np.ceil(min_time / max(elapsed, 1e-6))))
 
 
-def interleaved(contenders, rounds=15, warmup=2, min_time=0.02, seed=0, settle=0.0):
+def interleaved(contenders, rounds=15, warmup=2, min_time=0.02, seed=0, settle=0.0,
+                prime=0):
     """Time every callable of ``contenders`` (name -> fn) interleaved over ``rounds``.
 
     Each measurement repeats the callable enough times to last ``min_time`` (the count
     is fixed per contender after warm-up) and records seconds per call. ``settle``
     seconds of sleep before each measurement let the previous contender's idle worker
     threads (OpenBLAS and OpenMP spin a while before sleeping) go quiet, so that they
-    do not steal a core from the next one. Returns name -> array of per-round seconds
-    per call, one entry per round.
+    do not steal a core from the next one; ``prime`` untimed calls after it bring the
+    contender back to its steady state (worker threads awake, caches warm) before the
+    clock starts, as in a training loop, where steps run back to back. Returns name ->
+    array of per-round seconds per call, one entry per round.
     """
     names = list(contenders)
     for name in names:
@@ -110,6 +113,8 @@ def interleaved(contenders, rounds=15, warmup=2, min_time=0.02, seed=0, settle=0
                 fn, k = contenders[name], inner[name]
                 if settle:
                     time.sleep(settle)
+                for _ in range(prime):
+                    fn()
                 start = time.perf_counter()
                 for _ in range(k):
                     fn()

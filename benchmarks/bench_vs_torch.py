@@ -36,7 +36,9 @@ Fairness rules
   for a unidirectional many-to-one model) or ``pack_padded_sequence``.
 * Interleaving: in every round each contender runs once, in a random order, after a
   pause (``--settle``) so that the previous one's spinning worker threads (OpenBLAS and
-  OpenMP spin a while before they sleep) are asleep. The table gives the median over
+  OpenMP spin a while before they sleep) are asleep. A training step is then run once
+  untimed (its threads wake, its caches warm), and timed over ``--min-time`` seconds of
+  back-to-back steps (0.25 s: 12 LSTM steps), as a fit runs them. The table gives the median over
   rounds of the per-round ratio, and its interquartile range.
 
 Ratios: ``skrnn/torch`` is a throughput ratio (torch time / skrnn time: > 1 means skrnn
@@ -303,7 +305,8 @@ def run_workload(w, rounds, settle, fit_rounds, min_time=0.25):
         contenders["skrnn"] = SkrnnStep(w)
         contenders["bound"] = LowerBound(w)
         contenders["torch"] = variants[best]
-        times = interleaved(contenders, rounds=rounds, settle=settle, min_time=min_time)
+        times = interleaved(contenders, rounds=rounds, settle=settle, min_time=min_time,
+                            prime=1)
     elif w.kind == "predict":
         X = predict_data(w)
         variants = torch_predict_variants(w, X)

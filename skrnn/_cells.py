@@ -77,13 +77,16 @@ DERIVATIVES = {"tanh": _tanh_factor, "relu": _relu_factor}
 
 
 def _sum_over_steps(Hs, dZ):
-    """sum_t h_{t-1}^T dZ_t for all steps in one product: (H, T*B) @ (T*B, G).
+    """sum_t h_{t-1}^T dZ_t over all steps, as the (H, G*H) gradient of ``W_h``.
 
-    One large product instead of T small ones: BLAS runs near its peak on it, and
-    rows of finished samples (zeros in ``dZ``) cost nothing extra to include.
+    One product per gate over all steps, (H, T*B) @ (T*B, H), instead of T small ones:
+    BLAS runs near its peak on them, and rows of finished samples (zeros in ``dZ``)
+    cost nothing extra to include.
     """
-    T, B, n_h = dZ.shape[0], dZ.shape[1], Hs.shape[2]
-    return Hs[:T].reshape(T * B, n_h).T @ dZ.reshape(T * B, dZ.shape[2])
+    G, T, B, n_g = dZ.shape
+    n_h = Hs.shape[2]
+    per_gate = np.matmul(Hs[:T].reshape(T * B, n_h).T, dZ.reshape(G, T * B, n_g))
+    return per_gate.transpose(1, 0, 2).reshape(n_h, G * n_g)
 
 
 def _transposed(W):
@@ -96,6 +99,12 @@ def _transposed(W):
     return np.ascontiguousarray(W.T)
 
 
+def _gate_major(a, n_gates):
+    """The (n, G*H) result of a fused product as a (G, n, H) view, gate blocks first."""
+    n = a.shape[0]
+    return a.reshape(n, n_gates, a.shape[1] // n_gates).transpose(1, 0, 2)
+
+
 def _states(ws, key, T, B, n_h, dtype, batch_sizes):
     """The (T + 1, B, H) state buffer: row 0 is set by the caller, padding rows are zero.
 
@@ -106,9 +115,12 @@ def _states(ws, key, T, B, n_h, dtype, batch_sizes):
     return zero_padding(ws.empty(key, (T + 1, B, n_h), dtype), batch_sizes, first=1)
 
 
-def _split(a, n_h, n_gates):
-    """Views of the gate blocks of a fused (..., n_gates * H) array."""
-    return [a[..., k * n_h : (k + 1) * n_h] for k in range(n_gates)]
+def _gate_grads(ws, key, G, T, B, n_h, dtype, batch_sizes):
+    """A (G, T, B, H) gradient buffer whose padding rows are zero (see the module doc)."""
+    dZ = ws.empty(key, (G, T, B, n_h), dtype)
+    for g in range(G):
+        zero_padding(dZ[g], batch_sizes)
+    return dZ
 
 
 def _presigmoid_scale(n_h, sigmoid_blocks, n_gates, dtype):
@@ -126,6 +138,12 @@ def _presigmoid_scale(n_h, sigmoid_blocks, n_gates, dtype):
     return scale
 
 
+def _to_sigmoid(y):
+    """0.5 tanh(a / 2) + 0.5 = sigma(a), in place on the tanh of the halved input."""
+    y *= 0.5
+    y += 0.5
+
+
 # ---------------------------------------------------------------------------
 # Vanilla (Elman) cell
 
@@ -134,10 +152,11 @@ def rnn_forward(Zx, params, state0, batch_sizes, activation="tanh", ws=FRESH):
     """Vanilla cell forward.
 
     ``h_t = act(x_t @ W_x + b + h_{t-1} @ W_h)``, act in {tanh, relu}.
-    ``Zx`` already holds ``x_t @ W_x + b``.
+    ``Zx`` (1, T, B, H) already holds ``x_t @ W_x + b``.
     """
     W_h = params["W_h"]
-    T, B, n_h = Zx.shape[0], Zx.shape[1], W_h.shape[0]
+    Z = Zx[0]
+    T, B, n_h = Z.shape[0], Z.shape[1], W_h.shape[0]
     act = ACTIVATIONS[activation]
     Hs = _states(ws, "Hs", T, B, n_h, Zx.dtype, batch_sizes)
     Hs[0] = state0[0]
@@ -145,7 +164,7 @@ def rnn_forward(Zx, params, state0, batch_sizes, activation="tanh", ws=FRESH):
         n = batch_sizes[t]
         a = Hs[t + 1, :n]
         np.matmul(Hs[t, :n], W_h, out=a)  # h_{t-1} W_h
-        a += Zx[t, :n]  # + x_t W_x + b
+        a += Z[t, :n]  # + x_t W_x + b
         act(a)  # h_t, in place
     return Hs, {"Hs": Hs}
 
@@ -164,7 +183,7 @@ def rnn_backward(dHs, params, cache, batch_sizes, activation="tanh", ws=FRESH):
         da *= D[t, :n]  # dh_raw: through the nonlinearity
         if t:  # into h_{t-1}; rows n: (finished samples) keep theirs: their state is carried
             np.matmul(da, W_hT, out=dh_next[:n])
-    dZx = dHs  # a_t = Zx_t + h_{t-1} W_h, so dL/dZx_t = dL/da_t
+    dZx = dHs[None]  # a_t = Zx_t + h_{t-1} W_h, so dL/dZx_t = dL/da_t
     grads = {"W_h": _sum_over_steps(Hs, dZx)}
     return dZx, grads
 
@@ -174,7 +193,7 @@ def rnn_backward(dHs, params, cache, batch_sizes, activation="tanh", ws=FRESH):
 
 
 def lstm_forward(Zx, params, state0, batch_sizes, activation=None, ws=FRESH):
-    """LSTM forward (gates fused in the order i, f, g, o, as PyTorch).
+    """LSTM forward (gates i, f, g, o, as PyTorch).
 
     ::
 
@@ -182,15 +201,12 @@ def lstm_forward(Zx, params, state0, batch_sizes, activation=None, ws=FRESH):
         c_t = f * c_{t-1} + i * g
         h_t = o * tanh(c_t)
 
-    ``Zx`` (T, B, 4H) comes scaled by :func:`lstm_input_scale` and is overwritten with
+    ``Zx`` (4, T, B, H) comes scaled by :func:`lstm_input_scale` and is overwritten with
     the activated gates (the cache).
     """
-    T, B, n_h = Zx.shape[0], Zx.shape[1], params["W_h"].shape[0]
+    T, B, n_h = Zx.shape[1], Zx.shape[2], params["W_h"].shape[0]
     dtype = Zx.dtype
-    # scale * tanh(scale * a) + shift is sigma(a) on i, f, o and tanh(a) on g.
-    scale = lstm_input_scale(n_h, dtype)
-    shift = np.where(scale == 0.5, 0.5, 0.0).astype(dtype)
-    W_h = params["W_h"] * scale  # (scale * a) = (scale * Zx) + h (W_h * scale)
+    W_h = params["W_h"] * lstm_input_scale(n_h, dtype)  # 0.5 on the sigmoid gates
     Hs = _states(ws, "Hs", T, B, n_h, dtype, batch_sizes)
     # Only real rows of Cs and tanh_C are ever read: no zeroing needed.
     Cs = ws.empty("Cs", (T + 1, B, n_h), dtype)
@@ -200,13 +216,13 @@ def lstm_forward(Zx, params, state0, batch_sizes, activation=None, ws=FRESH):
     ig = np.empty((B, n_h), dtype=dtype)  # i * g, reused
     for t in range(T):
         n = batch_sizes[t]
-        z = Zx[t, :n]
+        z = Zx[:, t, :n]  # (4, n, H)
         np.matmul(Hs[t, :n], W_h, out=rec[:n])
-        z += rec[:n]
+        z += _gate_major(rec[:n], 4)
         np.tanh(z, out=z)  # all four gates at once
-        z *= scale
-        z += shift
-        i, f, g, o = _split(z, n_h, 4)
+        _to_sigmoid(z[:2])  # i, f
+        _to_sigmoid(z[3])  # o
+        i, f, g, o = z
         c = Cs[t + 1, :n]
         np.multiply(f, Cs[t, :n], out=c)
         np.multiply(i, g, out=ig[:n])
@@ -217,34 +233,26 @@ def lstm_forward(Zx, params, state0, batch_sizes, activation=None, ws=FRESH):
 
 
 def lstm_backward(dHs, params, cache, batch_sizes, activation=None, ws=FRESH):
-    """LSTM BPTT. Returns dL/dZx (T, B, 4H) in a new buffer."""
+    """LSTM BPTT. Returns dL/dZx (4, T, B, H)."""
     W_hT = _transposed(params["W_h"])
     Hs, Cs, gates, tanh_C = cache["Hs"], cache["Cs"], cache["gates"], cache["tanh_C"]
     T, B, n_h = dHs.shape
     dtype = dHs.dtype
-    # Through the gate nonlinearities at once: y = scale tanh(scale a) + shift has
-    # dy/da = scale^2 (1 - tanh^2) = scale^2 - (y - shift)^2, which is s(1 - s) on the
-    # sigmoid gates and 1 - g^2 on g.
-    scale = lstm_input_scale(n_h, dtype)
-    shift = np.where(scale == 0.5, 0.5, 0.0).astype(dtype)
-    scale2 = scale * scale
-    dZ = zero_padding(ws.empty("dZ", (T, B, 4 * n_h), dtype), batch_sizes)
+    dZ = _gate_grads(ws, "dZ", 4, T, B, n_h, dtype, batch_sizes)
     dh_next = np.zeros((B, n_h), dtype=dtype)
     dc_next = np.zeros((B, n_h), dtype=dtype)
     tmp = np.empty((B, n_h), dtype=dtype)
-    tmp4 = np.empty((B, 4 * n_h), dtype=dtype)
-    # Element-wise work stays inside the loop, on (n, H) slices that are still in the
-    # cache: computing the factors for all steps at once before the loop was slower
-    # (large strided arrays go to memory), unlike the vanilla cell's contiguous one.
+    tmp2 = np.empty((2, B, n_h), dtype=dtype)
+    dz_fused = np.empty((B, 4 * n_h), dtype=dtype)  # the operand of the recurrent product
     for t in range(T - 1, -1, -1):
         n = batch_sizes[t]
-        y = gates[t, :n]
-        i, f, g, o = _split(y, n_h, 4)
+        y = gates[:, t, :n]
+        i, f, g, o = y
         s = tmp[:n]
         dh = dHs[t, :n]
         dh += dh_next[:n]  # total dL/dh_t
-        dz = dZ[t, :n]
-        di, df, dg, do = _split(dz, n_h, 4)
+        dz = dZ[:, t, :n]
+        di, df, dg, do = dz
         np.multiply(dh, tanh_C[t, :n], out=do)  # h = o * tanh(c)
         # Path through tanh(c_t): dh o (1 - tanh^2 c) = dh o - (dh tanh c)(o tanh c)
         #                                              = dh o - do h_t
@@ -256,14 +264,22 @@ def lstm_backward(dHs, params, cache, batch_sizes, activation=None, ws=FRESH):
         np.multiply(dc, g, out=di)  # c = f * c_prev + i * g
         np.multiply(dc, Cs[t, :n], out=df)
         np.multiply(dc, i, out=dg)
-        d = tmp4[:n]
-        np.subtract(y, shift, out=d)
-        np.multiply(d, d, out=d)
-        np.subtract(scale2, d, out=d)
-        dz *= d  # dL/d pre-activations of the four gates
+        # Through the gate nonlinearities: s (1 - s) on i, f, o and 1 - g^2 on g.
+        d = tmp2[:, :n]
+        np.subtract(1, y[:2], out=d)
+        d *= y[:2]
+        dz[:2] *= d
+        np.subtract(1, o, out=s)
+        s *= o
+        do *= s
+        np.multiply(g, g, out=s)
+        np.subtract(1, s, out=s)
+        dg *= s
         if t:
             dc *= f  # dL/dc_{t-1}, carried to the previous step
-            np.matmul(dz, W_hT, out=dh_next[:n])
+            # One fused product for all gates: gather the blocks side by side first.
+            np.copyto(_gate_major(dz_fused[:n], 4), dz)
+            np.matmul(dz_fused[:n], W_hT, out=dh_next[:n])
     grads = {"W_h": _sum_over_steps(Hs, dZ)}
     return dZ, grads
 
@@ -273,7 +289,7 @@ def lstm_backward(dHs, params, cache, batch_sizes, activation=None, ws=FRESH):
 
 
 def gru_forward(Zx, params, state0, batch_sizes, activation=None, ws=FRESH):
-    """GRU forward (gates fused in the order r, z, n, as PyTorch).
+    """GRU forward (gates r, z, n, as PyTorch).
 
     ::
 
@@ -282,11 +298,11 @@ def gru_forward(Zx, params, state0, batch_sizes, activation=None, ws=FRESH):
         n = tanh(x_t W_xn + b_n + r * (h_{t-1} W_hn + b_hn))
         h_t = (1 - z) * n + z * h_{t-1}
 
-    ``Zx`` (T, B, 3H) comes scaled by :func:`gru_input_scale` and is overwritten with
+    ``Zx`` (3, T, B, H) comes scaled by :func:`gru_input_scale` and is overwritten with
     the activated gates r, z, n.
     """
     b_hn = params["b_hn"]
-    T, B, n_h = Zx.shape[0], Zx.shape[1], params["W_h"].shape[0]
+    T, B, n_h = Zx.shape[1], Zx.shape[2], params["W_h"].shape[0]
     dtype = Zx.dtype
     W_h = params["W_h"] * gru_input_scale(n_h, dtype)  # r and z columns halved
     Hs = _states(ws, "Hs", T, B, n_h, dtype, batch_sizes)
@@ -296,17 +312,17 @@ def gru_forward(Zx, params, state0, batch_sizes, activation=None, ws=FRESH):
     tmp = np.empty((B, n_h), dtype=dtype)
     for t in range(T):
         n = batch_sizes[t]
-        zx = Zx[t, :n]
+        zx = Zx[:, t, :n]  # (3, n, H)
         h_prev = Hs[t, :n]
         np.matmul(h_prev, W_h, out=rec[:n])
-        rz = zx[:, : 2 * n_h]
-        rz += rec[:n, : 2 * n_h]
+        rec_g = _gate_major(rec[:n], 3)
+        rz = zx[:2]
+        rz += rec_g[:2]
         np.tanh(rz, out=rz)  # sigma(a) = 0.5 tanh(0.5 a) + 0.5, r and z together
-        rz *= 0.5
-        rz += 0.5
-        r, z, nn = _split(zx, n_h, 3)
+        _to_sigmoid(rz)
+        r, z, nn = zx
         hn = HN[t, :n]
-        np.add(rec[:n, 2 * n_h :], b_hn, out=hn)
+        np.add(rec_g[2], b_hn, out=hn)
         np.multiply(r, hn, out=tmp[:n])
         nn += tmp[:n]
         np.tanh(nn, out=nn)
@@ -318,33 +334,33 @@ def gru_forward(Zx, params, state0, batch_sizes, activation=None, ws=FRESH):
 
 
 def gru_backward(dHs, params, cache, batch_sizes, activation=None, ws=FRESH):
-    """GRU BPTT. Returns dL/dZx (T, B, 3H); grads of W_h and b_hn.
+    """GRU BPTT. Returns dL/dZx (3, T, B, H); grads of W_h and b_hn.
 
     The recurrent product ``rec = h_{t-1} W_h + [0, 0, b_hn]`` and the input
-    projection ``Zx`` share the r and z columns of their gradient and differ in the
-    n columns (``pre_n = Zx_n + r * rec_n``, so ``dL/d rec_n = r * dL/d pre_n``). One
+    projection ``Zx`` share the r and z blocks of their gradient and differ in the
+    n block (``pre_n = Zx_n + r * rec_n``, so ``dL/d rec_n = r * dL/d pre_n``). One
     buffer ``dREC`` holds ``[dr, dz, d rec_n]`` for the recurrent products during the
-    loop, and its n columns are replaced by ``dL/d pre_n`` at the end to become
-    ``dZx``: no per-step copy to assemble the product's operand.
+    loop, and its n block is replaced by ``dL/d pre_n`` at the end to become ``dZx``.
     """
     W_hT = _transposed(params["W_h"])
     Hs, gates, HN = cache["Hs"], cache["gates"], cache["HN"]
     T, B, n_h = dHs.shape
     dtype = dHs.dtype
-    dREC = zero_padding(ws.empty("dREC", (T, B, 3 * n_h), dtype), batch_sizes)
+    dREC = _gate_grads(ws, "dREC", 3, T, B, n_h, dtype, batch_sizes)
     dN = zero_padding(ws.empty("dN", (T, B, n_h), dtype), batch_sizes)  # dL/d pre-act. n
     dh_next = np.zeros((B, n_h), dtype=dtype)
     tmp = np.empty((B, n_h), dtype=dtype)
-    tmp2 = np.empty((B, 2 * n_h), dtype=dtype)
+    tmp2 = np.empty((2, B, n_h), dtype=dtype)
+    drec_fused = np.empty((B, 3 * n_h), dtype=dtype)
     for t in range(T - 1, -1, -1):
         n = batch_sizes[t]
-        y = gates[t, :n]
-        r, z, nn = _split(y, n_h, 3)
+        y = gates[:, t, :n]
+        r, z, nn = y
         s = tmp[:n]
         dh = dHs[t, :n]
         dh += dh_next[:n]  # total dL/dh_t
-        drec = dREC[t, :n]
-        dr, dz, drec_n = _split(drec, n_h, 3)
+        drec = dREC[:, t, :n]
+        dr, dz, drec_n = drec
         dn = dN[t, :n]
         np.subtract(1, z, out=s)  # h = (1 - z) n + z h_prev
         np.multiply(dh, s, out=dn)
@@ -355,17 +371,18 @@ def gru_backward(dHs, params, cache, batch_sizes, activation=None, ws=FRESH):
         dz *= dh
         np.multiply(dn, r, out=drec_n)
         np.multiply(dn, HN[t, :n], out=dr)
-        d = tmp2[:n]  # through the sigmoids of r and z together: s (1 - s)
-        np.subtract(1, y[:, : 2 * n_h], out=d)
-        d *= y[:, : 2 * n_h]
-        drec[:, : 2 * n_h] *= d
+        d = tmp2[:, :n]  # through the sigmoids of r and z together: s (1 - s)
+        np.subtract(1, y[:2], out=d)
+        d *= y[:2]
+        drec[:2] *= d
         if t:
-            np.matmul(drec, W_hT, out=dh_next[:n])
+            np.copyto(_gate_major(drec_fused[:n], 3), drec)
+            np.matmul(drec_fused[:n], W_hT, out=dh_next[:n])
             np.multiply(dh, z, out=s)  # the direct path z * h_prev
             dh_next[:n] += s
     grads = {"W_h": _sum_over_steps(Hs, dREC),
-             "b_hn": dREC[:, :, 2 * n_h :].reshape(T * B, n_h).sum(axis=0)}
-    dREC[:, :, 2 * n_h :] = dN  # now dL/dZx
+             "b_hn": dREC[2].reshape(T * B, n_h).sum(axis=0)}
+    dREC[2] = dN  # now dL/dZx
     return dREC, grads
 
 

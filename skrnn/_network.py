@@ -158,14 +158,13 @@ class RecurrentNetwork:
             for d in self.directions:
                 name = f"l{k}{d}"
                 lws = ws.scope(name)
-                G = self.cell.n_gates * self.hidden_sizes[k]
-                scale = (None if self.cell.input_scale is None
-                         else self.cell.input_scale(self.hidden_sizes[k], dtype))
+                H, G = self.hidden_sizes[k], self.cell.n_gates
+                scale = None if self.cell.input_scale is None else self.cell.input_scale(H, dtype)
                 Zx = _project(x, params[name + ".W_x"], params[name + ".b"],
                               index=(k == 0 and seqs.kind == "index"), scale=scale,
-                              out=lws.empty("Zx", (T, B, G), dtype))
+                              out=lws.empty("Zx", (G, T, B, H), dtype))
                 if d == "r":
-                    Zx = _reverse(Zx, rev)
+                    Zx = _reverse(Zx, rev, gate_major=True)
                 p = {"W_h": params[name + ".W_h"]}
                 for extra in self.cell.extra_params:
                     p[extra] = params[name + "." + extra]
@@ -249,19 +248,23 @@ class RecurrentNetwork:
                                                      batch_sizes, self.activation,
                                                      ws.scope(name))
                 if d == "r":
-                    dZx = _reverse(dZx, rev)
+                    dZx = _reverse(dZx, rev, gate_major=True)
                 for key, g in cell_grads.items():
                     grads[name + "." + key] = g
-                dZ2 = _flatten(dZx)
-                grads[name + ".b"] = dZ2.sum(axis=0)
+                G = dZx.shape[0]
+                dZ3 = dZx.reshape(G, T * B, H)  # per gate, all steps as rows
+                grads[name + ".b"] = dZ3.sum(axis=1).reshape(G * H)
                 if k == 0 and index_input:
-                    grads[name + ".W_x"] = _scatter_rows(x, dZ2, self.n_inputs)
+                    grads[name + ".W_x"] = _scatter_rows(x, dZ3, self.n_inputs)
                 else:
-                    grads[name + ".W_x"] = _flatten(x).T @ dZ2
+                    grads[name + ".W_x"] = _side_by_side(np.matmul(_flatten(x).T, dZ3))
                 if k > 0:
-                    d_in = ws.empty(("dx", name), (T, B, params[name + ".W_x"].shape[0]),
-                                    dZ2.dtype)
-                    np.matmul(dZ2, params[name + ".W_x"].T, out=_flatten(d_in))
+                    # dL/dx_t = sum over gates of dZ_g W_x,g^T
+                    W_x = params[name + ".W_x"]
+                    W_xg_T = W_x.T.reshape(G, H, W_x.shape[0])  # (G, H, F) views
+                    per_gate = np.matmul(dZ3, W_xg_T)  # (G, T*B, F)
+                    d_in = ws.empty(("dx", name), (T, B, W_x.shape[0]), dZx.dtype)
+                    np.sum(per_gate, axis=0, out=_flatten(d_in))
                     dx_below = d_in if dx_below is None else dx_below + d_in
             dx = dx_below
         return grads
@@ -284,37 +287,54 @@ def _orthogonal(rng, n):
     return q * np.sign(np.diag(r))  # sign fix: uniformly distributed orthogonal matrix
 
 
-def _project(x, W_x, b, index, scale, out):
-    """Input projection of all steps at once, ``(x_t @ W_x + b) * scale``, into ``out``.
+def _per_gate(W, n_gates):
+    """(F, G*H) -> (G, F, H): the columns of each gate as a block (a copy)."""
+    F, GH = W.shape
+    return np.ascontiguousarray(W.reshape(F, n_gates, GH // n_gates).transpose(1, 0, 2))
 
-    For token ids, x_t @ W_x with one-hot x_t is row ``x_t`` of ``W_x``: a gather.
-    ``scale`` (a column scale, or None) goes on the weights when they are the smaller
-    array, else on the result.
+
+def _side_by_side(per_gate):
+    """(G, F, H) -> (F, G*H): gate blocks back to the fused column layout."""
+    G, F, H = per_gate.shape
+    return per_gate.transpose(1, 0, 2).reshape(F, G * H)
+
+
+def _project(x, W_x, b, index, scale, out):
+    """Input projection of all steps, ``(x_t @ W_x + b) * scale``, gate-major into ``out``.
+
+    ``out`` is (G, T, B, H): the cells work on each gate as a contiguous block (see
+    :mod:`skrnn._cells`). For token ids, x_t @ W_x with one-hot x_t is row ``x_t`` of
+    ``W_x``: a gather. ``scale`` (a column scale, or None) goes on the weights.
     """
-    if index:
-        # mode="clip" lets take write straight into ``out`` (mode="raise" buffers);
-        # ids are validated, and padded ids are 0, rows never read.
-        if W_x.shape[0] <= x.size:
-            # A small vocabulary: add b (and scale) on the table, not on every row.
-            table = W_x + b
-            if scale is not None:
-                table *= scale
-            return np.take(table, x, axis=0, out=out, mode="clip")
-        np.take(W_x, x, axis=0, out=out, mode="clip")
-        out += b
+    G, H = out.shape[0], out.shape[3]
+    if index and W_x.shape[0] <= x.size:
+        # A small vocabulary: b (and the scale) go on the table, once, not on every row.
+        table = W_x + b
         if scale is not None:
-            out *= scale
-        return out
+            table *= scale
+        # mode="clip" lets take write straight into ``out`` (mode="raise" buffers); ids
+        # are validated, and padded ids are 0, rows never read.
+        return np.take(_per_gate(table, G), x, axis=1, out=out, mode="clip")
     if scale is not None:
-        W_x, b = W_x * scale, b * scale
-    np.matmul(_flatten(x), W_x, out=_flatten(out))
-    out += b
+        b = b * scale
+    if index:
+        # A vocabulary larger than the batch: gather the rows, then scale them.
+        rows = np.take(W_x, x, axis=0, mode="clip")  # (T, B, G*H)
+        if scale is not None:
+            rows *= scale
+        np.copyto(out, rows.reshape(rows.shape[0], rows.shape[1], G, H).transpose(2, 0, 1, 3))
+    else:
+        T, B = x.shape[0], x.shape[1]
+        W = W_x if scale is None else W_x * scale
+        np.matmul(_flatten(x), _per_gate(W, G), out=out.reshape(G, T * B, H))
+    out += b.reshape(G, 1, 1, H)
     return out
 
 
-def _scatter_rows(ids, dZ2, n_inputs):
+def _scatter_rows(ids, dZ3, n_inputs):
     """dW_x for token-id input: X^T dZ with X the one-hot rows of ``ids``, i.e. the sum
-    of the rows of ``dZ2`` (T*B, G) that share an id.
+    of the rows of ``dZ3[g]`` (T*B, H) that share an id, for every gate g; returned in
+    the (V, G*H) layout of ``W_x``.
 
     X is built as a CSR matrix with one entry per row (its structure is just the ids, no
     sorting), and ``X.T @ dZ2`` is then a single scatter-add pass in compiled code. For
@@ -324,14 +344,18 @@ def _scatter_rows(ids, dZ2, n_inputs):
     copy of ``dZ2`` is needed.
     """
     rows = ids.reshape(-1)
-    if rows.size * n_inputs * dZ2.shape[1] <= _DENSE_SCATTER_LIMIT:
-        onehot_T = (np.arange(n_inputs)[:, None] == rows[None, :]).astype(dZ2.dtype)
-        return onehot_T @ dZ2
-    onehot = sp.csr_matrix(
-        (np.ones(rows.size, dtype=dZ2.dtype), rows, np.arange(rows.size + 1)),
+    G, _, H = dZ3.shape
+    if rows.size * n_inputs * G * H <= _DENSE_SCATTER_LIMIT:
+        onehot_T = (np.arange(n_inputs)[:, None] == rows[None, :]).astype(dZ3.dtype)
+        return _side_by_side(np.matmul(onehot_T, dZ3))
+    onehot_T = sp.csr_matrix(
+        (np.ones(rows.size, dtype=dZ3.dtype), rows, np.arange(rows.size + 1)),
         shape=(rows.size, n_inputs),
-    )
-    return onehot.T @ dZ2
+    ).T
+    out = np.empty((n_inputs, G * H), dtype=dZ3.dtype)
+    for g in range(G):
+        out[:, g * H : (g + 1) * H] = onehot_T @ dZ3[g]
+    return out
 
 
 def _reversal_index(lengths, T):
@@ -344,7 +368,10 @@ def _reversal_index(lengths, T):
     return np.where(t < lengths[None, :], lengths[None, :] - 1 - t, t)
 
 
-def _reverse(A, rev):
+def _reverse(A, rev, gate_major=False):
+    """Each sample's real steps in reverse order; ``A`` is (T, B, ...) or (G, T, B, H)."""
+    if gate_major:
+        return A[:, rev, np.arange(A.shape[2])[None, :]]
     return A[rev, np.arange(A.shape[1])[None, :]]
 
 

@@ -119,6 +119,39 @@ def test_dense_and_sparse_dW_x_paths_agree(monkeypatch):
         np.testing.assert_allclose(grads[0][k], grads[2**40][k], rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_both_projection_paths_of_token_ids_agree(cell):
+    """The projection of ids: a gather from the table W_x + b (a vocabulary no larger
+    than the batch's T * B ids) or a gather of W_x rows plus b (a larger vocabulary).
+    Both give the same logits and gradients; the gradient checks cover the first."""
+    rng = np.random.RandomState(5)
+    V = 12  # <= the batch's 20 ids: the table path; 10 * V: the row path
+    net = RecurrentNetwork(cell, V, (4,), 3, bidirectional=True)
+    params = net.init_params(np.random.RandomState(0), np.float64)
+    params = {k: v + rng.normal(0, 0.3, v.shape) for k, v in params.items()}
+    lengths = np.array([5, 0, 3, 5])
+    data = rng.randint(0, V, size=(4, 5))
+    data[np.arange(5)[None, :] >= lengths[:, None]] = 0
+    y = rng.randint(0, 3, size=4)
+    results = []
+    for n_inputs in (V, 10 * V):  # the larger one pads W_x with unused zero rows
+        p = dict(params)
+        if n_inputs > V:
+            p["l0.W_x"] = np.vstack([params["l0.W_x"], np.zeros((n_inputs - V, params["l0.W_x"].shape[1]))])
+            p["l0r.W_x"] = np.vstack([params["l0r.W_x"], np.zeros((n_inputs - V, params["l0r.W_x"].shape[1]))])
+        n = RecurrentNetwork(cell, n_inputs, (4,), 3, bidirectional=True)
+        seqs = Sequences(data, lengths, "index", n_inputs)
+        logits, _, cache = n.forward(p, seqs, return_cache=True)
+        grads = n.backward(p, cache, softmax_cross_entropy(logits, y)[1])
+        grads["l0.W_x"] = grads["l0.W_x"][:V]
+        grads["l0r.W_x"] = grads["l0r.W_x"][:V]
+        results.append((logits, grads))
+    (l0, g0), (l1, g1) = results
+    np.testing.assert_allclose(l1, l0, rtol=1e-12, atol=1e-15)
+    for k in g0:
+        np.testing.assert_allclose(g1[k], g0[k], rtol=1e-12, atol=1e-15, err_msg=k)
+
+
 @pytest.mark.parametrize("pool", [1, 3])
 def test_batches_cover_every_sample_once_sorted_by_length(pool):
     rng = np.random.RandomState(4)
