@@ -15,14 +15,19 @@ instead, defined in this file and patched in for the measurement only:
   g) instead of one ``np.tanh`` over the fused row with the 0.5 scale folded in.
 * ``fused-gates``: four (H, H) products per step, forward and backward, instead of one
   (H, 4H) product (measured on the recurrent products alone: a component timing).
+* ``gate-major``: a gated cell's forward and backward with its gate arrays laid out
+  (T, B, G*H), gates side by side (skrnn's layout before), instead of (G, T, B, H): a
+  component timing of the cell alone. Side by side, every per-gate element-wise
+  operation works on a strided (n, H) block, and NumPy pays per row for those.
 * ``gather``: the input projection of token ids as one-hot rows times ``W_x``, and
   ``dW_x`` as the one-hot matrix's transpose times ``dZ``, instead of a row gather and
   a sparse scatter-add (at the workloads' 64 symbols, and at 5,000).
 * ``one-product-dW``: ``dW_h`` accumulated with one product per step instead of one
   product over all steps.
 * ``workspace``: the step's arrays over all steps (gates, states, their gradients)
-  allocated afresh every minibatch instead of reused from one workspace per fit (fresh
-  memory that large is faulted in page by page: ~3,000 page faults per LSTM step).
+  allocated afresh every minibatch instead of reused from one workspace per fit. Timed
+  in a new interpreter, with the page faults per step: see ``FRESH_PROCESS`` for why
+  the gain depends on the process's allocation history.
 * ``buffers``: a vanilla cell that allocates a new state per step (a Python list
   stacked at the end, new arrays for every intermediate of the backward pass) instead
   of writing into preallocated ``(T, B, H)`` buffers.
@@ -60,8 +65,17 @@ from _workloads import Fit, SkrnnStep, Step, fit_data, skrnn_fit_estimator
 
 from skrnn import RNNClassifier, RNNRegressor, _base, _cells, _network, pad_sequences
 from skrnn._base import length_bucketed_batches
-from skrnn._cells import Cell, _sum_over_steps
+from skrnn._cells import (
+    CELLS,
+    Cell,
+    _states,
+    _sum_over_steps,
+    _transposed,
+    gru_input_scale,
+    lstm_input_scale,
+)
 from skrnn._validation import check_sequences
+from skrnn._workspace import FRESH, Workspace, zero_padding
 
 # --------------------------------------------------------------------------- patching
 
@@ -93,9 +107,13 @@ def under(patches, fn):
 
 
 def lstm_forward_expit(Zx, params, state0, batch_sizes, activation=None, ws=None):
-    """skrnn's LSTM forward with each gate activated by its own function (expit, tanh)."""
+    """skrnn's LSTM forward with each gate activated by its own function (expit, tanh).
+
+    ``Zx`` (4, T, B, H) gate-major and unscaled (the cell is declared without an input
+    scale).
+    """
     W_h = params["W_h"]
-    T, B, n_h = Zx.shape[0], Zx.shape[1], W_h.shape[0]
+    T, B, n_h = Zx.shape[1], Zx.shape[2], W_h.shape[0]
     Hs = np.zeros((T + 1, B, n_h), dtype=Zx.dtype)
     Cs = np.zeros_like(Hs)
     tanh_C = np.zeros((T, B, n_h), dtype=Zx.dtype)
@@ -103,13 +121,13 @@ def lstm_forward_expit(Zx, params, state0, batch_sizes, activation=None, ws=None
     rec = np.empty((B, 4 * n_h), dtype=Zx.dtype)
     for t in range(T):
         n = batch_sizes[t]
-        z = Zx[t, :n]
+        z = Zx[:, t, :n]
         np.matmul(Hs[t, :n], W_h, out=rec[:n])
-        z += rec[:n]
-        expit(z[:, : 2 * n_h], out=z[:, : 2 * n_h])
-        np.tanh(z[:, 2 * n_h : 3 * n_h], out=z[:, 2 * n_h : 3 * n_h])
-        expit(z[:, 3 * n_h :], out=z[:, 3 * n_h :])
-        i, f, g, o = z[:, :n_h], z[:, n_h : 2 * n_h], z[:, 2 * n_h : 3 * n_h], z[:, 3 * n_h :]
+        z += rec[:n].reshape(n, 4, n_h).transpose(1, 0, 2)
+        expit(z[:2], out=z[:2])
+        np.tanh(z[2], out=z[2])
+        expit(z[3], out=z[3])
+        i, f, g, o = z
         np.multiply(f, Cs[t, :n], out=Cs[t + 1, :n])
         Cs[t + 1, :n] += i * g
         np.tanh(Cs[t + 1, :n], out=tanh_C[t, :n])
@@ -119,12 +137,12 @@ def lstm_forward_expit(Zx, params, state0, batch_sizes, activation=None, ws=None
 
 def rnn_forward_allocating(Zx, params, state0, batch_sizes, activation="tanh", ws=None):
     """Vanilla forward that makes a new state array every step and stacks them."""
-    W_h = params["W_h"]
+    W_h, Z = params["W_h"], Zx[0]
     hs = [state0[0]]
-    for t in range(Zx.shape[0]):
+    for t in range(Z.shape[0]):
         n = batch_sizes[t]
         h = hs[-1].copy()
-        h[:n] = np.tanh(hs[-1][:n] @ W_h + Zx[t, :n])
+        h[:n] = np.tanh(hs[-1][:n] @ W_h + Z[t, :n])
         hs.append(h)
     Hs = np.stack(hs)
     return Hs, {"Hs": Hs}
@@ -142,18 +160,18 @@ def rnn_backward_allocating(dHs, params, cache, batch_sizes, activation="tanh", 
         if t:  # as skrnn, no dL/dh_0
             dh_next = dh_next.copy()
             dh_next[:n] = da @ W_h.T
-    return dZ, {"W_h": _sum_over_steps(Hs, dZ)}
+    return dZ[None], {"W_h": _sum_over_steps(Hs, dZ[None])}
 
 
 def rnn_forward_expressions(Zx, params, state0, batch_sizes, activation="tanh", ws=None):
     """Vanilla forward into preallocated buffers, but with temporaries (no ``out=``)."""
-    W_h = params["W_h"]
-    T, B, n_h = Zx.shape[0], Zx.shape[1], W_h.shape[0]
-    Hs = np.zeros((T + 1, B, n_h), dtype=Zx.dtype)
+    W_h, Z = params["W_h"], Zx[0]
+    T, B, n_h = Z.shape[0], Z.shape[1], W_h.shape[0]
+    Hs = np.zeros((T + 1, B, n_h), dtype=Z.dtype)
     Hs[0] = state0[0]
     for t in range(T):
         n = batch_sizes[t]
-        Hs[t + 1, :n] = np.tanh(Hs[t, :n] @ W_h + Zx[t, :n])
+        Hs[t + 1, :n] = np.tanh(Hs[t, :n] @ W_h + Z[t, :n])
     return Hs, {"Hs": Hs}
 
 
@@ -166,14 +184,15 @@ def rnn_backward_expressions(dHs, params, cache, batch_sizes, activation="tanh",
         dHs[t, :n] = (dHs[t, :n] + dh_next[:n]) * (1 - Hs[t + 1, :n] * Hs[t + 1, :n])
         if t:  # as skrnn, no dL/dh_0
             dh_next[:n] = dHs[t, :n] @ W_h.T
-    return dHs, {"W_h": _sum_over_steps(Hs, dHs)}
+    return dHs[None], {"W_h": _sum_over_steps(Hs, dHs[None])}
 
 
 def sum_over_steps_per_step(Hs, dZ):
-    """dW_h = sum_t h_{t-1}^T dZ_t, one small product per step."""
-    dW = np.zeros((Hs.shape[2], dZ.shape[2]), dtype=dZ.dtype)
-    for t in range(dZ.shape[0]):
-        dW += Hs[t].T @ dZ[t]
+    """dW_h = sum_t h_{t-1}^T dZ_t, one small product per step (dZ gate-major)."""
+    G, T, _, H = dZ.shape
+    dW = np.zeros((Hs.shape[2], G * H), dtype=dZ.dtype)
+    for t in range(T):
+        dW += Hs[t].T @ dZ[:, t].transpose(1, 0, 2).reshape(-1, G * H)
     return dW
 
 
@@ -182,20 +201,264 @@ def project_onehot(x, W_x, b, index, scale, out):
     if not index:
         return _PROJECT(x, W_x, b, index, scale, out)
     T, B = x.shape
+    G, H = out.shape[0], out.shape[3]
     onehot = np.zeros((T * B, W_x.shape[0]), dtype=W_x.dtype)
     onehot[np.arange(T * B), x.reshape(-1)] = 1
-    Zx = (onehot @ W_x + b).reshape(T, B, -1)
-    return Zx if scale is None else Zx * scale
+    Zx = onehot @ W_x + b
+    if scale is not None:
+        Zx *= scale
+    out[...] = Zx.reshape(T, B, G, H).transpose(2, 0, 1, 3)
+    return out
 
 
-def scatter_onehot(ids, dZ2, n_inputs):
-    """dW_x as the one-hot matrix's transpose times dZ."""
-    onehot = np.zeros((ids.size, n_inputs), dtype=dZ2.dtype)
+def scatter_onehot(ids, dZ3, n_inputs):
+    """dW_x as the one-hot matrix's transpose times dZ (per gate)."""
+    onehot = np.zeros((ids.size, n_inputs), dtype=dZ3.dtype)
     onehot[np.arange(ids.size), ids.reshape(-1)] = 1
-    return onehot.T @ dZ2
+    return np.concatenate([onehot.T @ dZ for dZ in dZ3], axis=1)
 
 
 _PROJECT = _network._project
+
+
+# The previous layout of the gated cells' arrays, kept here to measure the gate-major one:
+# gates fused side by side, (T, B, G*H), so that each gate is a strided (n, H) block.
+
+
+def _split(a, n_h, n_gates):
+    return [a[..., k * n_h : (k + 1) * n_h] for k in range(n_gates)]
+
+
+def _sum_over_steps_batch_major(Hs, dZ):
+    T, B, n_h = dZ.shape[0], dZ.shape[1], Hs.shape[2]
+    return Hs[:T].reshape(T * B, n_h).T @ dZ.reshape(T * B, dZ.shape[2])
+
+
+def lstm_forward_batch_major(Zx, params, state0, batch_sizes, activation=None, ws=FRESH):
+    """LSTM forward (gates fused in the order i, f, g, o, as PyTorch).
+
+    ::
+
+        [i, f, g, o] = [sig, sig, tanh, sig](x_t @ W_x + b + h_{t-1} @ W_h)
+        c_t = f * c_{t-1} + i * g
+        h_t = o * tanh(c_t)
+
+    ``Zx`` (T, B, 4H) comes scaled by :func:`lstm_input_scale` and is overwritten with
+    the activated gates (the cache).
+    """
+    T, B, n_h = Zx.shape[0], Zx.shape[1], params["W_h"].shape[0]
+    dtype = Zx.dtype
+    # scale * tanh(scale * a) + shift is sigma(a) on i, f, o and tanh(a) on g.
+    scale = lstm_input_scale(n_h, dtype)
+    shift = np.where(scale == 0.5, 0.5, 0.0).astype(dtype)
+    W_h = params["W_h"] * scale  # (scale * a) = (scale * Zx) + h (W_h * scale)
+    Hs = _states(ws, "Hs", T, B, n_h, dtype, batch_sizes)
+    # Only real rows of Cs and tanh_C are ever read: no zeroing needed.
+    Cs = ws.empty("Cs", (T + 1, B, n_h), dtype)
+    tanh_C = ws.empty("tanh_C", (T, B, n_h), dtype)
+    Hs[0], Cs[0] = state0
+    rec = np.empty((B, 4 * n_h), dtype=dtype)  # h_{t-1} W_h, reused every step
+    ig = np.empty((B, n_h), dtype=dtype)  # i * g, reused
+    for t in range(T):
+        n = batch_sizes[t]
+        z = Zx[t, :n]
+        np.matmul(Hs[t, :n], W_h, out=rec[:n])
+        z += rec[:n]
+        np.tanh(z, out=z)  # all four gates at once
+        z *= scale
+        z += shift
+        i, f, g, o = _split(z, n_h, 4)
+        c = Cs[t + 1, :n]
+        np.multiply(f, Cs[t, :n], out=c)
+        np.multiply(i, g, out=ig[:n])
+        c += ig[:n]
+        np.tanh(c, out=tanh_C[t, :n])
+        np.multiply(o, tanh_C[t, :n], out=Hs[t + 1, :n])
+    return Hs, {"Hs": Hs, "Cs": Cs, "gates": Zx, "tanh_C": tanh_C}
+
+
+def lstm_backward_batch_major(dHs, params, cache, batch_sizes, activation=None, ws=FRESH):
+    """LSTM BPTT. Returns dL/dZx (T, B, 4H) in a new buffer."""
+    W_hT = _transposed(params["W_h"])
+    Hs, Cs, gates, tanh_C = cache["Hs"], cache["Cs"], cache["gates"], cache["tanh_C"]
+    T, B, n_h = dHs.shape
+    dtype = dHs.dtype
+    # Through the gate nonlinearities at once: y = scale tanh(scale a) + shift has
+    # dy/da = scale^2 (1 - tanh^2) = scale^2 - (y - shift)^2, which is s(1 - s) on the
+    # sigmoid gates and 1 - g^2 on g.
+    scale = lstm_input_scale(n_h, dtype)
+    shift = np.where(scale == 0.5, 0.5, 0.0).astype(dtype)
+    scale2 = scale * scale
+    dZ = zero_padding(ws.empty("dZ", (T, B, 4 * n_h), dtype), batch_sizes)
+    dh_next = np.zeros((B, n_h), dtype=dtype)
+    dc_next = np.zeros((B, n_h), dtype=dtype)
+    tmp = np.empty((B, n_h), dtype=dtype)
+    tmp4 = np.empty((B, 4 * n_h), dtype=dtype)
+    # Element-wise work stays inside the loop, on (n, H) slices that are still in the
+    # cache: computing the factors for all steps at once before the loop was slower
+    # (large strided arrays go to memory), unlike the vanilla cell's contiguous one.
+    for t in range(T - 1, -1, -1):
+        n = batch_sizes[t]
+        y = gates[t, :n]
+        i, f, g, o = _split(y, n_h, 4)
+        s = tmp[:n]
+        dh = dHs[t, :n]
+        dh += dh_next[:n]  # total dL/dh_t
+        dz = dZ[t, :n]
+        di, df, dg, do = _split(dz, n_h, 4)
+        np.multiply(dh, tanh_C[t, :n], out=do)  # h = o * tanh(c)
+        # Path through tanh(c_t): dh o (1 - tanh^2 c) = dh o - (dh tanh c)(o tanh c)
+        #                                              = dh o - do h_t
+        dc = dc_next[:n]
+        np.multiply(dh, o, out=s)
+        dc += s
+        np.multiply(do, Hs[t + 1, :n], out=s)
+        dc -= s  # total dL/dc_t
+        np.multiply(dc, g, out=di)  # c = f * c_prev + i * g
+        np.multiply(dc, Cs[t, :n], out=df)
+        np.multiply(dc, i, out=dg)
+        d = tmp4[:n]
+        np.subtract(y, shift, out=d)
+        np.multiply(d, d, out=d)
+        np.subtract(scale2, d, out=d)
+        dz *= d  # dL/d pre-activations of the four gates
+        if t:
+            dc *= f  # dL/dc_{t-1}, carried to the previous step
+            np.matmul(dz, W_hT, out=dh_next[:n])
+    grads = {"W_h": _sum_over_steps_batch_major(Hs, dZ)}
+    return dZ, grads
+
+
+def gru_forward_batch_major(Zx, params, state0, batch_sizes, activation=None, ws=FRESH):
+    """GRU forward (gates fused in the order r, z, n, as PyTorch).
+
+    ::
+
+        r = sig(x_t W_xr + b_r + h_{t-1} W_hr)
+        z = sig(x_t W_xz + b_z + h_{t-1} W_hz)
+        n = tanh(x_t W_xn + b_n + r * (h_{t-1} W_hn + b_hn))
+        h_t = (1 - z) * n + z * h_{t-1}
+
+    ``Zx`` (T, B, 3H) comes scaled by :func:`gru_input_scale` and is overwritten with
+    the activated gates r, z, n.
+    """
+    b_hn = params["b_hn"]
+    T, B, n_h = Zx.shape[0], Zx.shape[1], params["W_h"].shape[0]
+    dtype = Zx.dtype
+    W_h = params["W_h"] * gru_input_scale(n_h, dtype)  # r and z columns halved
+    Hs = _states(ws, "Hs", T, B, n_h, dtype, batch_sizes)
+    HN = ws.empty("HN", (T, B, n_h), dtype)  # h_{t-1} W_hn + b_hn (real rows only)
+    Hs[0] = state0[0]
+    rec = np.empty((B, 3 * n_h), dtype=dtype)
+    tmp = np.empty((B, n_h), dtype=dtype)
+    for t in range(T):
+        n = batch_sizes[t]
+        zx = Zx[t, :n]
+        h_prev = Hs[t, :n]
+        np.matmul(h_prev, W_h, out=rec[:n])
+        rz = zx[:, : 2 * n_h]
+        rz += rec[:n, : 2 * n_h]
+        np.tanh(rz, out=rz)  # sigma(a) = 0.5 tanh(0.5 a) + 0.5, r and z together
+        rz *= 0.5
+        rz += 0.5
+        r, z, nn = _split(zx, n_h, 3)
+        hn = HN[t, :n]
+        np.add(rec[:n, 2 * n_h :], b_hn, out=hn)
+        np.multiply(r, hn, out=tmp[:n])
+        nn += tmp[:n]
+        np.tanh(nn, out=nn)
+        h = Hs[t + 1, :n]
+        np.subtract(h_prev, nn, out=h)  # h_t = n + z * (h_{t-1} - n)
+        h *= z
+        h += nn
+    return Hs, {"Hs": Hs, "gates": Zx, "HN": HN}
+
+
+def gru_backward_batch_major(dHs, params, cache, batch_sizes, activation=None, ws=FRESH):
+    """GRU BPTT. Returns dL/dZx (T, B, 3H); grads of W_h and b_hn.
+
+    The recurrent product ``rec = h_{t-1} W_h + [0, 0, b_hn]`` and the input
+    projection ``Zx`` share the r and z columns of their gradient and differ in the
+    n columns (``pre_n = Zx_n + r * rec_n``, so ``dL/d rec_n = r * dL/d pre_n``). One
+    buffer ``dREC`` holds ``[dr, dz, d rec_n]`` for the recurrent products during the
+    loop, and its n columns are replaced by ``dL/d pre_n`` at the end to become
+    ``dZx``: no per-step copy to assemble the product's operand.
+    """
+    W_hT = _transposed(params["W_h"])
+    Hs, gates, HN = cache["Hs"], cache["gates"], cache["HN"]
+    T, B, n_h = dHs.shape
+    dtype = dHs.dtype
+    dREC = zero_padding(ws.empty("dREC", (T, B, 3 * n_h), dtype), batch_sizes)
+    dN = zero_padding(ws.empty("dN", (T, B, n_h), dtype), batch_sizes)  # dL/d pre-act. n
+    dh_next = np.zeros((B, n_h), dtype=dtype)
+    tmp = np.empty((B, n_h), dtype=dtype)
+    tmp2 = np.empty((B, 2 * n_h), dtype=dtype)
+    for t in range(T - 1, -1, -1):
+        n = batch_sizes[t]
+        y = gates[t, :n]
+        r, z, nn = _split(y, n_h, 3)
+        s = tmp[:n]
+        dh = dHs[t, :n]
+        dh += dh_next[:n]  # total dL/dh_t
+        drec = dREC[t, :n]
+        dr, dz, drec_n = _split(drec, n_h, 3)
+        dn = dN[t, :n]
+        np.subtract(1, z, out=s)  # h = (1 - z) n + z h_prev
+        np.multiply(dh, s, out=dn)
+        np.multiply(nn, nn, out=s)  # through tanh: 1 - n^2
+        np.subtract(1, s, out=s)
+        dn *= s
+        np.subtract(Hs[t, :n], nn, out=dz)
+        dz *= dh
+        np.multiply(dn, r, out=drec_n)
+        np.multiply(dn, HN[t, :n], out=dr)
+        d = tmp2[:n]  # through the sigmoids of r and z together: s (1 - s)
+        np.subtract(1, y[:, : 2 * n_h], out=d)
+        d *= y[:, : 2 * n_h]
+        drec[:, : 2 * n_h] *= d
+        if t:
+            np.matmul(drec, W_hT, out=dh_next[:n])
+            np.multiply(dh, z, out=s)  # the direct path z * h_prev
+            dh_next[:n] += s
+    grads = {"W_h": _sum_over_steps_batch_major(Hs, dREC),
+             "b_hn": dREC[:, :, 2 * n_h :].reshape(T * B, n_h).sum(axis=0)}
+    dREC[:, :, 2 * n_h :] = dN  # now dL/dZx
+    return dREC, grads
+
+
+BATCH_MAJOR = {"lstm": (lstm_forward_batch_major, lstm_backward_batch_major),
+               "gru": (gru_forward_batch_major, gru_backward_batch_major)}
+
+
+def _gate_layout(w):
+    """A gated cell's forward and backward pass at the step's shapes: gate-major arrays
+    (G, T, B, H), as skrnn has them, vs batch-major (T, B, G*H) ones (a component timing:
+    the cells alone, each given its input in its own layout)."""
+    cell = CELLS[w.cell]
+    G, H, B, T = cell.n_gates, w.hidden, w.batch, w.steps
+    rng = np.random.default_rng(0)
+    f32 = np.float32
+    Zx_bm = (rng.standard_normal((T, B, G * H)) * 0.5).astype(f32)
+    Zx_gm = np.ascontiguousarray(Zx_bm.reshape(T, B, G, H).transpose(2, 0, 1, 3))
+    dH = (rng.standard_normal((T, B, H)) * 0.1).astype(f32)
+    p = {"W_h": (rng.standard_normal((H, G * H)) / np.sqrt(H)).astype(f32),
+         "b_hn": np.zeros(H, f32)}
+    batch_sizes = np.full(T, B)
+    state0 = tuple(np.zeros((B, H), f32) for _ in range(cell.n_states))
+
+    def make(forward, backward, Zx0):
+        ws, zx, dh = Workspace(), np.empty_like(Zx0), np.empty_like(dH)
+
+        def run():
+            np.copyto(zx, Zx0)
+            np.copyto(dh, dH)
+            _, cache = forward(zx, p, state0, batch_sizes, None, ws)
+            return backward(dh, p, cache, batch_sizes, None, ws)
+
+        return run
+
+    return (make(cell.forward, cell.backward, Zx_gm),
+            make(*BATCH_MAJOR[w.cell], Zx_bm))
 
 
 def log_softmax_scipy(logits):
@@ -290,6 +553,9 @@ def ablations(quick=False):
                                                       _cells.lstm_backward, 2))),
         "fused-gates": ("one (H, 4H) recurrent product per step (vs 4 x (H, H))", LSTM,
                         _fused_products),
+        "gate-major": ("gate arrays (G, T, B, H) (vs (T, B, G*H)), GRU cell", GRU,
+                       _gate_layout),
+        "gate-major-lstm": ("the same, LSTM cell", LSTM, _gate_layout),
         "gather": ("row gather / sparse scatter for ids (vs one-hot products)", M2O[128],
                    lambda w: _step_pair(w, gather)),
         "gather-v5000": ("the same at 5,000 symbols", BIG_VOCAB,
@@ -389,11 +655,45 @@ def bucket_quality(seeds=4, max_iter=60):
             "plain": scores[1], "buckets_of_8": scores[8]}
 
 
-def run(quick=False, only=None, rounds=None, settle=0.05):
+# Rows timed in a new interpreter: what they measure depends on the process's history.
+# glibc serves a large request with fresh pages from the OS (page faults on first write)
+# until a freed block raises its adaptive mmap threshold above the request's size; in a
+# process that has already freed larger arrays (this one, after the rows before it),
+# new arrays cost no faults and the workspace has nothing to save.
+FRESH_PROCESS = ("workspace", "workspace-gru", "workspace-128")
+
+
+def _minor_faults():
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def _in_fresh_process(name, quick, rounds):
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "row.json"
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--only", name, "--json",
+               str(path), "--in-process", "--threads", str(blas_threads() or 1)]
+        if quick:
+            cmd.append("--quick")
+        if rounds:
+            cmd += ["--rounds", str(rounds)]
+        subprocess.run(cmd, check=True, capture_output=True, text=True)
+        return json.loads(path.read_text())["rows"][0]
+
+
+def run(quick=False, only=None, rounds=None, settle=0.05, in_process=False):
     rows = ablations(quick)
     results = []
     for name, (description, w, factory) in rows.items():
         if only and name not in only:
+            continue
+        if name in FRESH_PROCESS and not in_process:
+            results.append(_in_fresh_process(name, quick, rounds))
+            print(format_row(results[-1]), flush=True)
             continue
         with_opt, without = factory(w)
         n_rounds = rounds or ((3 if quick else 7) if w.kind == "fit" else (7 if quick else 15))
@@ -405,6 +705,12 @@ def run(quick=False, only=None, rounds=None, settle=0.05):
             "with": time_stats(times["with"]), "without": time_stats(times["without"]),
             "speedup": ratio_stats(times["without"], times["with"]),
         })
+        if name in FRESH_PROCESS:
+            for side, fn in (("with", with_opt), ("without", without)):
+                before = _minor_faults()
+                for _ in range(10):
+                    fn()
+                results[-1][f"page_faults_per_call_{side}"] = (_minor_faults() - before) / 10
         print(format_row(results[-1]), flush=True)
     out = {"rows": results, "threads": blas_threads()}
     if not only or "buckets" in only:
@@ -417,8 +723,12 @@ HEADER = f"{'ablation':<20} {'workload':<18} {'with ms':>9} {'without ms':>10} {
 
 
 def format_row(r):
-    return (f"{r['name']:<20} {r['workload']:<18} {r['with']['median'] * 1e3:>9.2f} "
-            f"{r['without']['median'] * 1e3:>10.2f} {fmt_ratio(r['speedup']):>17}")
+    row = (f"{r['name']:<20} {r['workload']:<18} {r['with']['median'] * 1e3:>9.2f} "
+           f"{r['without']['median'] * 1e3:>10.2f} {fmt_ratio(r['speedup']):>17}")
+    if "page_faults_per_call_with" in r:
+        row += (f"  (new process; page faults per step {r['page_faults_per_call_with']:.0f}"
+                f" vs {r['page_faults_per_call_without']:.0f})")
+    return row
 
 
 def main(argv=None):
@@ -429,6 +739,8 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=None,
                         help="force BLAS to this many threads (default: BLAS's own)")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--in-process", action="store_true",
+                        help="time the rows of FRESH_PROCESS here, not in a new interpreter")
     args = parser.parse_args(argv)
     limiter = None
     if args.threads is not None:
@@ -437,7 +749,7 @@ def main(argv=None):
         limiter = threadpool_limits(limits=args.threads, user_api="blas")
     print(f"# BLAS threads: {blas_threads()}")
     print(HEADER)
-    out = run(args.quick, args.only, args.rounds)
+    out = run(args.quick, args.only, args.rounds, in_process=args.in_process)
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
     del limiter
