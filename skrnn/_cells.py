@@ -9,30 +9,41 @@ at no cost (the trick behind packed sequences).
 
 Shapes (``T`` steps, ``B`` samples, ``H`` hidden units, ``G`` gates)::
 
-    Zx          (T, B, G*H)   input projection x_t @ W_x + b, all steps at once
-                              (times ``Cell.input_scale`` for the gated cells)
+    Zx          (G, T, B, H)  input projection x_t @ W_x + b, all steps at once,
+                              gate-major (times ``Cell.input_scale`` for the
+                              gated cells); overwritten with the gates
     W_h         (H, G*H)      recurrent weights, gates fused side by side
     Hs          (T + 1, B, H) Hs[0] = h_0, Hs[t + 1] = h_t (zero rows past a
                               sample's end)
     dHs         (T, B, H)     dL/dh_t coming from above (output head or the
                               next layer); overwritten in place by backward
 
+Gate-major. The recurrent product of a step is one fused (n, H) @ (H, G*H) product,
+but the gate arrays keep each gate as its own (T, B, H) block, so that the
+element-wise work of a step (a dozen NumPy calls per gate) runs on contiguous
+(n, H) blocks, also when only the first n < B samples are still running. With the
+gates side by side, (T, B, G*H), each gate is a strided block and NumPy pays per
+row for those: 3-4x the time of a contiguous call at (64, 128). The price is one
+strided pass per step to add the fused product into the gates (and, backward, to
+gather the gates' gradients for the fused product): ``benchmarks/ablation.py``,
+"gate-major".
+
 ``forward`` returns ``(Hs, cache)``; ``backward`` returns ``(dZx, grads)``
-where ``dZx`` is dL/dZx (so ``dW_x = x^T dZx`` and ``db = sum dZx`` are done by
-the caller, once for all steps) and ``grads`` holds the cell's own recurrent
-parameters, each summed over all steps in a single matrix product after the
-time loop. The initial state is not trained (zeros, or a state carried from the
+where ``dZx`` is dL/dZx, gate-major like ``Zx`` (``dW_x = x^T dZx`` and
+``db = sum dZx`` are done by the caller, once for all steps) and ``grads`` holds
+the cell's own recurrent parameters, each summed over all steps in one product
+per gate after the time loop. The initial state is not trained (zeros, or a state carried from the
 previous window of a truncated BPTT), so BPTT stops at ``t = 0`` without
 computing dL/dh_0: one recurrent product fewer per pass.
 
 Memory. The arrays over all steps come from ``ws``, a
-:class:`skrnn._workspace.Workspace` during training (the same pages every minibatch,
-not freshly faulted-in ones) or plain new arrays (``FRESH``).
+:class:`skrnn._workspace.Workspace` during training and chunked prediction (the same
+pages every minibatch, not freshly faulted-in ones) or plain new arrays (``FRESH``).
 
 Speed. The time loop is the only Python loop, and each step is a handful of
 NumPy calls on preallocated ``(n_t, .)`` slices: one fused matrix product for all
 gates, element-wise work in place (``out=``) into buffers allocated once per
-call, no temporaries. Rows of padding in ``dZx`` stay exactly zero, which lets
+call (or reused from the workspace), no temporaries. Rows of padding in ``dZx`` stay exactly zero, which lets
 the caller sum ``dW_x`` and ``db`` over all ``T * B`` rows without a mask.
 
 Equations use PyTorch's formulations (``nn.RNN``, ``nn.LSTM``, ``nn.GRU``) so
