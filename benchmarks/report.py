@@ -223,8 +223,10 @@ products alone. It is generated from a benchmark run by one command:
 How the numbers are taken (details in `benchmarks/bench_vs_torch.py`):
 
 - **Interleaved.** In every round each contender runs once, in a random order, after a
-  pause that lets the previous one's worker threads go to sleep. A ratio is computed per
-  round; the tables give the median over rounds and its interquartile range [IQR].
+  pause that lets the previous one's worker threads go to sleep. A training step is then
+  run once untimed and timed over at least 0.25 s of back-to-back steps, as a fit runs
+  them. A ratio is computed per round; the tables give the median over rounds and its
+  interquartile range [IQR].
 - **PyTorch at its fastest.** Several formulations are screened in the same run and the
   fastest is kept (named below the table). Same shapes, float32, same optimizer (Adam,
   clipping at global norm 5, the estimator's L2), same threads.
@@ -248,7 +250,21 @@ it undone / time with it, on the named workload); the others are not ablated.
   sorted by length so that at step `t` the running samples are a leading block of rows;
   finished samples drop out (exact masking, no arithmetic on padding).
 - **Fused gates** [`fused-gates`]. LSTM and GRU keep their gates side by side in one
-  `W_h`, so a step is one product, not one per gate.
+  `W_h`, so a step's recurrent product is one product, not one per gate, forward and
+  backward.
+- **Gate-major gate arrays** [`gate-major`, `gate-major-lstm`]. The gates over all
+  steps are stored `(G, T, B, H)`, each gate a contiguous block, so the dozen
+  element-wise calls per gate and step work on contiguous `(n, H)` blocks (also when
+  only `n < B` samples are still running); NumPy is 3-4x slower per element on the
+  strided blocks of a `(T, B, G*H)` layout. One strided pass per step moves the fused
+  product in (and the gates' gradients out, backward).
+- **A workspace per fit** [`workspace`, `workspace-gru`, `workspace-128`]. The arrays
+  over all steps (gates, states, their gradients: ~12 MB per LSTM step here) are views
+  of buffers reused from one minibatch to the next. New arrays that large come from
+  the operating system page by page, about 3,000 page faults per LSTM step, until
+  glibc's adaptive threshold keeps freed blocks in the process; the workspace makes the
+  cost not depend on the allocator's history. These rows are timed in a new interpreter
+  (in this benchmark's own process, after its earlier work, the gain is nil).
 - **Gates by one `tanh`** [`sigmoid`]. `sigmoid(a) = 0.5 tanh(0.5 a) + 0.5`, with the
   0.5 folded into the weights once per pass: the fused gate row is activated by NumPy's
   vectorised `tanh` (`scipy.special.expit` is not vectorised and was the largest single
@@ -257,7 +273,7 @@ it undone / time with it, on the named workload); the others are not ablated.
   of `W_x`; `dW_x` is one sparse scatter-add (a dense one-hot product only for tiny
   batches).
 - **Weight gradients in one product** [`one-product-dW`]. `dW_h = sum_t h_(t-1)^T dz_t`
-  is one `(H, T*B) @ (T*B, G*H)` product after the backward loop.
+  is one `(H, T*B) @ (T*B, H)` product per gate after the backward loop.
 - **Preallocated buffers** [`buffers`] **and in-place element-wise work** [`in-place`].
   `(T, B, H)` buffers are allocated once per pass and every step writes into slices of
   them with `out=`.
