@@ -362,6 +362,7 @@ def gru_backward(dHs, params, cache, batch_sizes, activation=None, ws=FRESH):
     dh_next = np.zeros((B, n_h), dtype=dtype)
     tmp = np.empty((B, n_h), dtype=dtype)
     tmp2 = np.empty((2, B, n_h), dtype=dtype)
+    dhz_buf = np.empty((B, n_h), dtype=dtype)
     drec_fused = np.empty((B, 3 * n_h), dtype=dtype)
     for t in range(T - 1, -1, -1):
         n = batch_sizes[t]
@@ -373,8 +374,9 @@ def gru_backward(dHs, params, cache, batch_sizes, activation=None, ws=FRESH):
         drec = dREC[:, t, :n]
         dr, dz, drec_n = drec
         dn = dN[t, :n]
-        np.subtract(1, z, out=s)  # h = (1 - z) n + z h_prev
-        np.multiply(dh, s, out=dn)
+        dhz = dhz_buf[:n]
+        np.multiply(dh, z, out=dhz)  # h = (1 - z) n + z h_prev: dL/dh_prev gets dh z
+        np.subtract(dh, dhz, out=dn)  # and dL/dn = dh (1 - z)
         np.multiply(nn, nn, out=s)  # through tanh: 1 - n^2
         np.subtract(1, s, out=s)
         dn *= s
@@ -389,8 +391,7 @@ def gru_backward(dHs, params, cache, batch_sizes, activation=None, ws=FRESH):
         if t:
             np.copyto(_gate_major(drec_fused[:n], 3), drec)
             np.matmul(drec_fused[:n], W_hT, out=dh_next[:n])
-            np.multiply(dh, z, out=s)  # the direct path z * h_prev
-            dh_next[:n] += s
+            dh_next[:n] += dhz  # the direct path z * h_prev
     grads = {"W_h": _sum_over_steps(Hs, dREC),
              "b_hn": dREC[2].reshape(T * B, n_h).sum(axis=0)}
     dREC[2] = dN  # now dL/dZx
