@@ -75,7 +75,7 @@ def missed_targets(results):
         if goal is None or r["ratio"]["median"] >= goal:
             continue
         text = (f"- `{r['name']}` misses its target: skrnn/PyTorch "
-                f"{r['ratio']['median']:.2f} < {goal}.")
+                f"{r['ratio']['median']:.3f} < {goal}.")
         if "bound" in r:
             torch_over_bound = r["torch"]["median"] / r["bound"]["median"]
             text += (f" PyTorch's step takes {torch_over_bound:.2f}x the matrix products "
