@@ -9,7 +9,7 @@ Data flow of :meth:`RecurrentNetwork.forward`::
 
     x (B, T[, F]) --transpose--> time-major (T, B, .)
       layer l, each direction d:
-        Zx = x @ W_x + b           one product for all steps (a row gather for ids)
+        Zx = x @ W_x + b           all steps at once (a row gather for ids), (G, T, B, H)
         [reverse each sample's real steps, if d is the reversed direction]
         Hs = cell.forward(Zx)      loop over time only, batch sorted by length
         [un-reverse]
