@@ -38,6 +38,11 @@ _SMALL_STEP_PRODUCT = 2**18
 _THREADPOOLS = None  # a threadpoolctl.ThreadpoolController, made on first use
 
 
+class InvalidParameterError(ValueError, TypeError):
+    """A hyperparameter of the wrong type or value (both a ValueError and a TypeError,
+    as scikit-learn's own parameter validation error is)."""
+
+
 def _check_int(name, value, low, allow_none=False):
     if value is None and allow_none:
         return
@@ -203,7 +208,8 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                    self.verbose, 0)
         for name in ("early_stopping", "warm_start", "nesterovs_momentum", "bidirectional"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}.")
+                raise InvalidParameterError(
+                    f"{name} must be True or False, got {getattr(self, name)!r}.")
         try:
             dtype = np.dtype(self.dtype)
         except TypeError:

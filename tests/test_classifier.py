@@ -291,6 +291,14 @@ def test_bad_parameters_are_named(toy, params, message):
         RNNClassifier(**params).fit(X, y)
 
 
+def test_bool_parameter_of_wrong_type_is_also_a_type_error(toy):
+    """As the vectorizer's (and scikit-learn's InvalidParameterError): callers may catch
+    either ValueError or TypeError."""
+    X, y = toy
+    with pytest.raises(TypeError, match="bidirectional must be True or False"):
+        RNNClassifier(bidirectional="yes").fit(X, y)
+
+
 def test_single_class_and_regression_targets(toy):
     X, _ = toy
     with pytest.raises(ValueError, match="Unknown label type"):
