@@ -184,15 +184,17 @@ class SkrnnStep:
         self.seqs = check_sequences(ids, dtype=dtype)
         self.y = y
         self.net = RecurrentNetwork(w.cell, w.vocab, (w.hidden,), w.n_classes, head=w.head)
-        self.params = self.net.init_params(np.random.RandomState(seed), dtype)
-        self.opt = _optimizers.init_state("adam", self.params)
+        params = self.net.init_params(np.random.RandomState(seed), dtype)
+        self.optimizer = _optimizers.Optimizer("adam", params,
+                                               _optimizers.init_state("adam", params), {})
+        self.params = self.optimizer.params
         if w.head == "many_to_one":
             self.est = skrnn_estimator(w.cell, w.hidden)
         else:
             self.est = RNNSequenceGenerator(cell=w.cell, hidden_layer_sizes=(w.hidden,),
                                             alpha=w.alpha, clip_norm=CLIP,
                                             learning_rate_init=LR)
-        self.hyper = self.est._hyper()
+        self.optimizer.hyper = self.est._hyper()
         self.workspace = Workspace()  # as in fit: one per call, reused by every batch
         self.step_product = w.batch * w.hidden * w.hidden * N_GATES[w.cell]
 
@@ -206,8 +208,7 @@ class SkrnnStep:
         # per-step products), so that the step is timed as fit runs it.
         with _blas_threads_for(self.step_product):
             loss, grads = self.loss_grad()
-            _optimizers.clip_by_global_norm(grads, CLIP)
-            _optimizers.update("adam", self.params, grads, self.opt, self.hyper)
+            self.optimizer.step(grads, CLIP)  # as fit: packed, clipped, Adam
         return loss
 
 

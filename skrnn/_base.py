@@ -237,7 +237,10 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
     def _is_index(X):
         dtype = getattr(X, "dtype", None)
         if dtype is None:
-            dtype = np.asarray(X).dtype
+            try:
+                dtype = np.asarray(X).dtype
+            except (TypeError, ValueError):  # e.g. a ragged list: check_sequences explains
+                return False
         return dtype.kind in "iu"
 
     def _fitted_dtype(self):
@@ -339,6 +342,9 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
 
     def _train_epochs(self, seqs, y, w, target_attrs, continuing, incremental):
         params, opt, hist = self._initial_state(seqs, target_attrs, continuing)
+        # Parameters and optimizer state packed in one vector each; ``params`` are views.
+        optimizer = _optimizers.Optimizer(self.solver, params, opt, self._hyper())
+        params = optimizer.params
         net = self._network(n_inputs=hist["n_features_in_"],
                             n_outputs=target_attrs["_n_outputs_"])
         n_epochs = 1 if incremental else self.max_iter
@@ -350,7 +356,6 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             val = (seqs.take(val_idx), y[val_idx], None if w is None else w[val_idx])
         train = (seqs, y, w, train_idx)
         best_params = None
-        hyper = self._hyper()
         workspace = Workspace()  # scratch arrays reused by every minibatch of this call
         stopped_early = False
         stop_requested = False
@@ -372,8 +377,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                         )
                     if carry is not None:
                         carry(final)
-                    _optimizers.clip_by_global_norm(grads, self.clip_norm)
-                    _optimizers.update(self.solver, params, grads, opt, hyper)
+                    optimizer.step(grads, self.clip_norm)
                     n_b = self._batch_weight(b_seqs, b_y)
                     total += loss * n_b
                     n_seen += n_b
@@ -429,7 +433,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         for k, v in target_attrs.items():
             setattr(self, k, v)
         self.params_ = params
-        self._optimizer_state = opt
+        self._optimizer_state = optimizer.state
         self._optimizer_solver = self.solver
         for k, v in hist.items():
             setattr(self, k, v)

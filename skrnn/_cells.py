@@ -126,12 +126,15 @@ def _states(ws, key, T, B, n_h, dtype, batch_sizes):
     return zero_padding(ws.empty(key, (T + 1, B, n_h), dtype), batch_sizes, first=1)
 
 
+def _initial_state(buffers, state0):
+    """Row 0 of each state buffer (Hs, and Cs for an LSTM): ``state0``, or zeros if None."""
+    for k, buf in enumerate(buffers):
+        buf[0] = 0 if state0 is None else state0[k]
+
+
 def _gate_grads(ws, key, G, T, B, n_h, dtype, batch_sizes):
     """A (G, T, B, H) gradient buffer whose padding rows are zero (see the module doc)."""
-    dZ = ws.empty(key, (G, T, B, n_h), dtype)
-    for g in range(G):
-        zero_padding(dZ[g], batch_sizes)
-    return dZ
+    return zero_padding(ws.empty(key, (G, T, B, n_h), dtype), batch_sizes, gates=True)
 
 
 def _presigmoid_scale(n_h, sigmoid_blocks, n_gates, dtype):
@@ -170,7 +173,7 @@ def rnn_forward(Zx, params, state0, batch_sizes, activation="tanh", ws=FRESH):
     T, B, n_h = Z.shape[0], Z.shape[1], W_h.shape[0]
     act = ACTIVATIONS[activation]
     Hs = _states(ws, "Hs", T, B, n_h, Zx.dtype, batch_sizes)
-    Hs[0] = state0[0]
+    _initial_state((Hs,), state0)
     for t in range(T):
         n = batch_sizes[t]
         a = Hs[t + 1, :n]
@@ -222,7 +225,7 @@ def lstm_forward(Zx, params, state0, batch_sizes, activation=None, ws=FRESH):
     # Only real rows of Cs and tanh_C are ever read: no zeroing needed.
     Cs = ws.empty("Cs", (T + 1, B, n_h), dtype)
     tanh_C = ws.empty("tanh_C", (T, B, n_h), dtype)
-    Hs[0], Cs[0] = state0
+    _initial_state((Hs, Cs), state0)
     rec = np.empty((B, 4 * n_h), dtype=dtype)  # h_{t-1} W_h, reused every step
     ig = np.empty((B, n_h), dtype=dtype)  # i * g, reused
     for t in range(T):
@@ -318,7 +321,7 @@ def gru_forward(Zx, params, state0, batch_sizes, activation=None, ws=FRESH):
     W_h = params["W_h"] * gru_input_scale(n_h, dtype)  # r and z columns halved
     Hs = _states(ws, "Hs", T, B, n_h, dtype, batch_sizes)
     HN = ws.empty("HN", (T, B, n_h), dtype)  # h_{t-1} W_hn + b_hn (real rows only)
-    Hs[0] = state0[0]
+    _initial_state((Hs,), state0)
     rec = np.empty((B, 3 * n_h), dtype=dtype)
     tmp = np.empty((B, n_h), dtype=dtype)
     for t in range(T):

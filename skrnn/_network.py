@@ -109,15 +109,6 @@ class RecurrentNetwork:
         """Parameters that L2 regularisation applies to (weights, not biases)."""
         return [k for k in params if k.split(".")[-1] in ("W_x", "W_h", "W_y")]
 
-    def zero_state(self, batch_size, dtype):
-        """Initial state of every (layer, direction): tuples of (B, H) zeros."""
-        return {
-            name: tuple(np.zeros((batch_size, H), dtype=dtype)
-                        for _ in range(self.cell.n_states))
-            for name, H in zip(self.layer_names(), np.repeat(self.hidden_sizes,
-                                                               len(self.directions)))
-        }
-
     # ------------------------------------------------------------------ forward
 
     def forward(self, params, seqs, state0=None, return_cache=False, workspace=None):
@@ -133,17 +124,18 @@ class RecurrentNetwork:
         data, lengths = seqs.data, np.asarray(seqs.lengths)
         B = data.shape[0]
         dtype = params["W_y"].dtype
-        order = np.argsort(-lengths, kind="stable")
-        identity = bool(np.all(order == np.arange(B)))
+        # The minibatches of fit come sorted already (see length_bucketed_batches).
+        identity = bool((lengths[1:] <= lengths[:-1]).all())
+        order = None
         if not identity:
+            order = np.argsort(-lengths, kind="stable")
             data, lengths = data[order], lengths[order]
+            if state0 is not None:
+                state0 = {k: tuple(s[order] for s in v) for k, v in state0.items()}
         T = data.shape[1]
-        # batch_sizes[t]: how many samples have a real step t (a leading block).
-        batch_sizes = np.searchsorted(-lengths, -np.arange(T), side="right")
-        if state0 is None:
-            state0 = self.zero_state(B, dtype)
-        elif not identity:
-            state0 = {k: tuple(s[order] for s in v) for k, v in state0.items()}
+        # batch_sizes[t]: how many samples have a real step t (a leading block); Python
+        # ints, read at every step.
+        batch_sizes = np.searchsorted(-lengths, -np.arange(T), side="right").tolist()
         rev = _reversal_index(lengths, T) if self.bidirectional else None
 
         # time-major copy: each step's rows are then contiguous
@@ -168,7 +160,8 @@ class RecurrentNetwork:
                 p = {"W_h": params[name + ".W_h"]}
                 for extra in self.cell.extra_params:
                     p[extra] = params[name + "." + extra]
-                Hs, cell_cache = self.cell.forward(Zx, p, state0[name], batch_sizes,
+                Hs, cell_cache = self.cell.forward(Zx, p, None if state0 is None else
+                                                   state0[name], batch_sizes,
                                                    self.activation, lws)
                 final_states[name] = _final_states(cell_cache, lengths)
                 out = Hs[1:]
@@ -219,7 +212,7 @@ class RecurrentNetwork:
             # direction's output at step 0 (it reads the sequence back to front): route the
             # gradient there. An empty sequence's h_final is h_0, a constant.
             dx = ws.zeros("dx", (T, B, n_dirs * n_top), dlogits.dtype)
-            real = np.nonzero(lengths > 0)[0]
+            real = np.flatnonzero(lengths)  # an empty sequence's h_final is h_0
             dx[lengths[real] - 1, real, :n_top] = dfeats[real, :n_top]
             if self.bidirectional and real.size:
                 dx[0, real, n_top:] = dfeats[real, n_top:]
@@ -414,13 +407,19 @@ def softmax_cross_entropy(logits, y, sample_weight=None):
     Jacobian and the log's 1/p cancel, which is also why this is stable.
     """
     B = logits.shape[0]
-    w = np.ones(B, dtype=logits.dtype) if sample_weight is None else sample_weight
-    w_sum = w.sum()
+    rows = np.arange(B)
     logp = log_softmax(logits)
-    loss = -(w * logp[np.arange(B), y]).sum() / w_sum
+    picked = logp[rows, y]
     dlogits = np.exp(logp)
-    dlogits[np.arange(B), y] -= 1
-    dlogits *= (w / w_sum)[:, None]
+    dlogits[rows, y] -= 1
+    if sample_weight is None:
+        n = logits.dtype.type(B)  # the same float arithmetic as weights of one
+        loss = -(picked.sum() / n)
+        dlogits *= logits.dtype.type(1) / n
+    else:
+        w_sum = sample_weight.sum()
+        loss = -(sample_weight * picked).sum() / w_sum
+        dlogits *= (sample_weight / w_sum)[:, None]
     return float(loss), dlogits
 
 

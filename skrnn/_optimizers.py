@@ -1,92 +1,190 @@
 """Stochastic optimizers and global-norm gradient clipping.
 
 Optimizer state is plain data (a dict of dicts of arrays and an int step count)
-so that a fitted estimator saves with skops without any custom class. Every
-update is in place on the parameter arrays.
+so that a fitted estimator saves with skops without any custom class.
+
+During training, :class:`Optimizer` packs the parameters, their gradient and the
+state into one vector each, and the named arrays the network reads become views of
+those vectors. An update is then a handful of NumPy calls on one vector instead of a
+handful per parameter; the small models of small data take a step in well under a
+millisecond, and the per-parameter calls were a large share of it
+(``benchmarks/ablation.py``, "packed optimizer").
 """
 
 import numpy as np
 
 SOLVERS = ("adam", "sgd", "adagrad", "rmsprop")
-
-
-def clip_by_global_norm(grads, clip_norm):
-    """Scale all gradients by ``clip_norm / ||g||`` when the global norm exceeds it.
-
-    The global norm is over every parameter together, so the update's direction
-    is kept (Pascanu et al., 2013). Returns the norm before clipping.
-    """
-    norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
-    if clip_norm is not None and norm > clip_norm:
-        scale = clip_norm / norm
-        for g in grads.values():
-            g *= scale
-    return norm
+# The per-parameter arrays each solver keeps in its state.
+_SLOTS = {"adam": ("m", "v"), "sgd": ("acc",), "adagrad": ("acc",), "rmsprop": ("acc",)}
 
 
 def init_state(solver, params):
     """Fresh optimizer state for ``params``."""
-    zeros = {k: np.zeros_like(v) for k, v in params.items()}
-    if solver == "adam":
-        return {"t": 0, "m": zeros, "v": {k: np.zeros_like(v) for k, v in params.items()}}
-    if solver in ("sgd", "adagrad", "rmsprop"):
-        return {"t": 0, "acc": zeros}
-    raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}.")
+    if solver not in _SLOTS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}.")
+    state = {"t": 0}
+    for slot in _SLOTS[solver]:
+        state[slot] = {k: np.zeros_like(v) for k, v in params.items()}
+    return state
 
 
-def update(solver, params, grads, state, hyper):
-    """One step of ``solver`` on ``params`` (in place), updating ``state``.
+def clip_by_global_norm(grads, clip_norm):
+    """Scale the gradients by ``clip_norm / ||g||`` when their global norm exceeds it.
 
-    ``hyper`` holds ``learning_rate``, ``momentum``, ``nesterovs_momentum``,
-    ``beta_1``, ``beta_2``, ``epsilon`` and ``rho`` (whichever the solver uses).
+    ``grads`` is a list of arrays (views of the packed gradient, one per parameter); the
+    norm is over all of them together, so the update's direction is kept (Pascanu et al.,
+    2013). Returns the norm before clipping.
     """
-    state["t"] += 1
-    _STEPS[solver](params, grads, state, hyper)
+    norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads)))
+    if clip_norm is not None and norm > clip_norm:
+        scale = clip_norm / norm
+        for g in grads:
+            g *= scale
+    return norm
 
 
-def _sgd(params, grads, state, hp):
+class Optimizer:
+    """``solver``'s updates of a model's parameters, all packed in one vector.
+
+    Parameters
+    ----------
+    solver : str
+        One of :data:`SOLVERS`.
+    params : dict of str to ndarray
+        The parameters (one dtype). They are copied into the packed vector: the
+        caller's arrays are never modified.
+    state : dict
+        The solver's state as :func:`init_state` makes it (also copied).
+    hyper : dict
+        ``learning_rate``, ``momentum``, ``nesterovs_momentum``, ``beta_1``,
+        ``beta_2``, ``epsilon`` and ``rho`` (whichever the solver uses).
+
+    Attributes
+    ----------
+    params : dict of str to ndarray
+        Views of the packed parameters, by name: what the network reads, updated in
+        place by :meth:`step`.
+    state : dict
+        The state in :func:`init_state`'s format, its arrays views of the packed ones:
+        what an estimator stores after training.
+    """
+
+    def __init__(self, solver, params, state, hyper):
+        if solver not in _SLOTS:
+            raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}.")
+        self.solver, self.hyper = solver, hyper
+        self._keys = list(params)
+        self._shapes = [params[k].shape for k in self._keys]
+        self._dtype = params[self._keys[0]].dtype
+        self._size = sum(int(np.prod(shape)) for shape in self._shapes)
+        self.vector = self._pack(params)
+        self.params = self._views(self.vector)
+        self.state = {"t": int(state["t"])}
+        self._slots = {}
+        for slot in _SLOTS[solver]:
+            self._slots[slot] = self._pack(state[slot])
+            self.state[slot] = self._views(self._slots[slot])
+        self._grad = np.empty_like(self.vector)
+        self._grad_views = list(self._views(self._grad).values())
+        # Adam's step size is a float64 scalar and its update is computed in float64 (then
+        # rounded into the parameters): a third scratch vector at least that wide.
+        self._scratch = (np.empty_like(self.vector), np.empty_like(self.vector),
+                         np.empty(self._size, np.promote_types(self._dtype, np.float64)))
+
+    def _pack(self, arrays, out=None):
+        if out is None:
+            out = np.empty(self._size, dtype=self._dtype)
+        np.concatenate([np.ravel(arrays[k]) for k in self._keys], out=out)
+        return out
+
+    def _views(self, vector):
+        views, start = {}, 0
+        for k, shape in zip(self._keys, self._shapes):
+            size = int(np.prod(shape))
+            views[k] = vector[start : start + size].reshape(shape)
+            start += size
+        return views
+
+    def step(self, grads, clip_norm=None):
+        """One update from ``grads`` (a dict like ``params``), clipped to ``clip_norm``.
+
+        Returns the gradient's global norm before clipping.
+        """
+        g = self._pack(grads, out=self._grad)
+        norm = clip_by_global_norm(self._grad_views, clip_norm)
+        self.state["t"] += 1
+        _STEPS[self.solver](self.vector, g, self._slots, self.state["t"], self.hyper,
+                            self._scratch)
+        return norm
+
+
+# Each step updates ``w`` in place from the gradient ``g``; all are flat vectors, and
+# ``scratch`` holds vectors of the same size (no temporaries): two of the parameters'
+# dtype and one at least float64.
+
+
+def _sgd(w, g, slots, t, hp, scratch):
     # velocity v <- mu v - lr g;  w <- w + v   (nesterov: w <- w + mu v - lr g)
-    lr, mu = hp["learning_rate"], hp["momentum"]
-    for k, w in params.items():
-        v = state["acc"][k]
-        v *= mu
-        v -= lr * grads[k]
-        if hp["nesterovs_momentum"]:
-            w += mu * v - lr * grads[k]
-        else:
-            w += v
+    lr, mu = float(hp["learning_rate"]), float(hp["momentum"])
+    v, (s, s2, _) = slots["acc"], scratch
+    v *= mu
+    np.multiply(g, lr, out=s)
+    v -= s
+    if hp["nesterovs_momentum"]:
+        np.multiply(v, mu, out=s2)
+        s2 -= s
+        w += s2
+    else:
+        w += v
 
 
-def _adam(params, grads, state, hp):
+def _adam(w, g, slots, t, hp, scratch):
     # Kingma & Ba (2015), with the bias corrections folded into the step size.
-    t, b1, b2, eps = state["t"], hp["beta_1"], hp["beta_2"], hp["epsilon"]
-    lr = hp["learning_rate"] * np.sqrt(1 - b2**t) / (1 - b1**t)
-    for k, w in params.items():
-        g, m, v = grads[k], state["m"][k], state["v"][k]
-        m *= b1
-        m += (1 - b1) * g
-        v *= b2
-        v += (1 - b2) * (g * g)
-        w -= lr * m / (np.sqrt(v) + eps)
+    b1, b2, eps = hp["beta_1"], hp["beta_2"], hp["epsilon"]
+    lr = hp["learning_rate"] * np.sqrt(1 - b2**t) / (1 - b1**t)  # a float64 scalar
+    m, v = slots["m"], slots["v"]
+    s, _, wide = scratch
+    m *= b1  # m <- b1 m + (1 - b1) g
+    np.multiply(g, 1 - b1, out=s)
+    m += s
+    v *= b2  # v <- b2 v + (1 - b2) g^2
+    np.multiply(g, g, out=s)
+    s *= 1 - b2
+    v += s
+    np.sqrt(v, out=s)  # w <- w - lr m / (sqrt(v) + eps)
+    s += eps
+    np.multiply(m, lr, out=wide)
+    wide /= s
+    w -= wide
 
 
-def _adagrad(params, grads, state, hp):
+def _adagrad(w, g, slots, t, hp, scratch):
     # Duchi et al. (2011): per-weight step lr / sqrt(sum of squared gradients).
-    lr, eps = hp["learning_rate"], hp["epsilon"]
-    for k, w in params.items():
-        g, acc = grads[k], state["acc"][k]
-        acc += g * g
-        w -= lr * g / (np.sqrt(acc) + eps)
+    lr, eps = float(hp["learning_rate"]), float(hp["epsilon"])
+    acc, (s, s2, _) = slots["acc"], scratch
+    np.multiply(g, g, out=s)
+    acc += s
+    _scaled_step(w, g, acc, lr, eps, s, s2)
 
 
-def _rmsprop(params, grads, state, hp):
+def _rmsprop(w, g, slots, t, hp, scratch):
     # Tieleman & Hinton (2012): a decaying average of squared gradients instead of a sum.
-    lr, eps, rho = hp["learning_rate"], hp["epsilon"], hp["rho"]
-    for k, w in params.items():
-        g, acc = grads[k], state["acc"][k]
-        acc *= rho
-        acc += (1 - rho) * (g * g)
-        w -= lr * g / (np.sqrt(acc) + eps)
+    lr, eps, rho = float(hp["learning_rate"]), float(hp["epsilon"]), float(hp["rho"])
+    acc, (s, s2, _) = slots["acc"], scratch
+    acc *= rho
+    np.multiply(g, g, out=s)
+    s *= 1 - rho
+    acc += s
+    _scaled_step(w, g, acc, lr, eps, s, s2)
+
+
+def _scaled_step(w, g, acc, lr, eps, s, s2):
+    """w <- w - lr g / (sqrt(acc) + eps)."""
+    np.sqrt(acc, out=s)
+    s += eps
+    np.multiply(g, lr, out=s2)
+    s2 /= s
+    w -= s2
 
 
 _STEPS = {"sgd": _sgd, "adam": _adam, "adagrad": _adagrad, "rmsprop": _rmsprop}

@@ -88,14 +88,26 @@ class _Fresh:
 FRESH = _Fresh()
 
 
-def zero_padding(A, batch_sizes, first=0):
+def zero_padding(A, batch_sizes, first=0, gates=False):
     """Zero the rows of ``A[first + t]`` past ``batch_sizes[t]``, the finished samples.
 
     Buffers from a workspace hold the previous step's values; the cells write only the
     rows of samples still running, and the rows of finished ones must read as zeros
-    (see :mod:`skrnn._cells`). A batch of equal lengths has no such row.
+    (see :mod:`skrnn._cells`). ``A`` is (T', B, ...), or (G, T', B, H) with ``gates``
+    (every gate at once). ``batch_sizes`` never increases, so the steps that share a
+    batch size are one slice, zeroed in one call; a batch of equal lengths has no
+    padding at all.
     """
-    B = A.shape[1]
-    for t in np.flatnonzero(np.asarray(batch_sizes) < B):
-        A[first + t, batch_sizes[t]:] = 0
+    B = A.shape[2 if gates else 1]
+    lead = (slice(None),) if gates else ()
+    T = len(batch_sizes)
+    t = 0
+    while t < T:
+        n = int(batch_sizes[t])
+        end = t + 1
+        while end < T and batch_sizes[end] == n:
+            end += 1
+        if n < B:
+            A[lead + (slice(first + t, first + end), slice(n, None))] = 0
+        t = end
     return A

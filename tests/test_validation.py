@@ -107,3 +107,14 @@ def test_zero_length_sequence_is_legal_at_predict():
     # From h_0 = 0 alone, the logits are the output bias.
     b = clf.params_["b_y"].astype(np.float64)
     np.testing.assert_allclose(proba[0], np.exp(b) / np.exp(b).sum(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("X", [[[1, 2, 3], [4, 5]], [np.ones(3), np.ones(2)]])
+def test_ragged_list_points_to_pad_sequences(X):
+    # Not the contract, but a common first try: the error says what to do, at fit and
+    # at predict.
+    with pytest.raises(ValueError, match="skrnn.pad_sequences"):
+        RNNClassifier(max_iter=1).fit(X, [0, 1])
+    clf = RNNClassifier(max_iter=1, random_state=0).fit(pad_sequences(X), [0, 1])
+    with pytest.raises(ValueError, match="skrnn.pad_sequences"):
+        clf.predict(X)
