@@ -39,6 +39,10 @@ instead, defined in this file and patched in for the measurement only:
 * ``validation``: every minibatch re-validated from the raw array (as a loop over the
   public ``fit`` API would) instead of validating once per fit (float sequences with 16
   features, where validation has the most to check).
+* ``packed-optimizer``: the optimizer step (packing the gradient, global-norm clipping,
+  Adam) done per parameter array, with temporaries, as skrnn did before, instead of on
+  one packed vector; measured on whole fits of a small model (negation-sized data: 64
+  sequences of 3-8 steps, H=64) and of the fit-rnn-32 workload.
 * ``blas-threads``: a small model's fit (per-step products below OpenBLAS's threshold
   for threading) at BLAS's own thread count instead of one thread; nothing to measure
   when the run itself uses one thread.
@@ -63,7 +67,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import blas_threads, fmt_ratio, interleaved, ratio_stats, time_stats
 from _workloads import Fit, SkrnnStep, Step, fit_data, skrnn_fit_estimator
 
-from skrnn import RNNClassifier, RNNRegressor, _base, _cells, _network, pad_sequences
+from skrnn import RNNClassifier, RNNRegressor, _base, _cells, _network, _optimizers, pad_sequences
 from skrnn._base import length_bucketed_batches
 from skrnn._cells import (
     CELLS,
@@ -461,6 +465,37 @@ def _gate_layout(w):
             make(*BATCH_MAJOR[w.cell], Zx_bm))
 
 
+class PerParameterOptimizer:
+    """skrnn's optimizer before packing: clipping and Adam one parameter array at a time,
+    with a temporary for every intermediate. Same interface and results as
+    ``_optimizers.Optimizer`` (Adam only)."""
+
+    def __init__(self, solver, params, state, hyper):
+        assert solver == "adam"
+        self.hyper = hyper
+        self.params = {k: v.copy() for k, v in params.items()}
+        self.state = {"t": state["t"], "m": {k: v.copy() for k, v in state["m"].items()},
+                      "v": {k: v.copy() for k, v in state["v"].items()}}
+
+    def step(self, grads, clip_norm=None):
+        norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
+        if clip_norm is not None and norm > clip_norm:
+            for g in grads.values():
+                g *= clip_norm / norm
+        self.state["t"] += 1
+        t, hp = self.state["t"], self.hyper
+        b1, b2, eps = hp["beta_1"], hp["beta_2"], hp["epsilon"]
+        lr = hp["learning_rate"] * np.sqrt(1 - b2**t) / (1 - b1**t)
+        for k, w in self.params.items():
+            g, m, v = grads[k], self.state["m"][k], self.state["v"][k]
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * (g * g)
+            w -= lr * m / (np.sqrt(v) + eps)
+        return norm
+
+
 def log_softmax_scipy(logits):
     return logits - logsumexp(logits, axis=-1, keepdims=True)
 
@@ -545,6 +580,7 @@ def ablations(quick=False):
     n_fit = 512 if quick else 2048
     fit32 = Fit("fit-rnn-32", "rnn", 32, 64, n_fit, 50, 10)
     fit128 = Fit("fit-rnn-128", "rnn", 128, 64, n_fit, 50, 10)
+    tiny = Fit("fit-rnn-64-tiny", "rnn", 64, 30, 64, 8, 3, epochs=40)
     gather = [(_network, "_project", project_onehot),
               (_network, "_scatter_rows", scatter_onehot)]
     rows = {
@@ -590,6 +626,12 @@ def ablations(quick=False):
                                                   log_softmax_scipy)])),
         "validation": ("validate once per fit (vs every minibatch), 16 float features",
                        fit32, _validation_pair),
+        "packed-optimizer": ("optimizer on one packed vector (vs per parameter), small fit",
+                             tiny, lambda w: _fit_pair(w, [(_optimizers, "Optimizer",
+                                                            PerParameterOptimizer)])),
+        "packed-optimizer-32": ("the same, fit-rnn-32", fit32,
+                                lambda w: _fit_pair(w, [(_optimizers, "Optimizer",
+                                                         PerParameterOptimizer)])),
         "blas-threads": ("one BLAS thread for a small model's fit (vs BLAS's count)",
                          fit32, lambda w: _fit_pair(w, [(_base, "_SMALL_STEP_PRODUCT", 0)])),
         "buckets": ("length buckets of 8 batches (not the default: see quality)", fit128,
