@@ -72,6 +72,7 @@ from skrnn._base import length_bucketed_batches
 from skrnn._cells import (
     CELLS,
     Cell,
+    _initial_state,
     _states,
     _sum_over_steps,
     _transposed,
@@ -121,7 +122,7 @@ def lstm_forward_expit(Zx, params, state0, batch_sizes, activation=None, ws=None
     Hs = np.zeros((T + 1, B, n_h), dtype=Zx.dtype)
     Cs = np.zeros_like(Hs)
     tanh_C = np.zeros((T, B, n_h), dtype=Zx.dtype)
-    Hs[0], Cs[0] = state0
+    _initial_state((Hs, Cs), state0)
     rec = np.empty((B, 4 * n_h), dtype=Zx.dtype)
     for t in range(T):
         n = batch_sizes[t]
@@ -142,7 +143,7 @@ def lstm_forward_expit(Zx, params, state0, batch_sizes, activation=None, ws=None
 def rnn_forward_allocating(Zx, params, state0, batch_sizes, activation="tanh", ws=None):
     """Vanilla forward that makes a new state array every step and stacks them."""
     W_h, Z = params["W_h"], Zx[0]
-    hs = [state0[0]]
+    hs = [np.zeros(Z.shape[1:], Z.dtype) if state0 is None else state0[0]]
     for t in range(Z.shape[0]):
         n = batch_sizes[t]
         h = hs[-1].copy()
@@ -172,7 +173,7 @@ def rnn_forward_expressions(Zx, params, state0, batch_sizes, activation="tanh", 
     W_h, Z = params["W_h"], Zx[0]
     T, B, n_h = Z.shape[0], Z.shape[1], W_h.shape[0]
     Hs = np.zeros((T + 1, B, n_h), dtype=Z.dtype)
-    Hs[0] = state0[0]
+    _initial_state((Hs,), state0)
     for t in range(T):
         n = batch_sizes[t]
         Hs[t + 1, :n] = np.tanh(Hs[t, :n] @ W_h + Z[t, :n])
@@ -260,7 +261,7 @@ def lstm_forward_batch_major(Zx, params, state0, batch_sizes, activation=None, w
     # Only real rows of Cs and tanh_C are ever read: no zeroing needed.
     Cs = ws.empty("Cs", (T + 1, B, n_h), dtype)
     tanh_C = ws.empty("tanh_C", (T, B, n_h), dtype)
-    Hs[0], Cs[0] = state0
+    _initial_state((Hs, Cs), state0)
     rec = np.empty((B, 4 * n_h), dtype=dtype)  # h_{t-1} W_h, reused every step
     ig = np.empty((B, n_h), dtype=dtype)  # i * g, reused
     for t in range(T):
@@ -352,7 +353,7 @@ def gru_forward_batch_major(Zx, params, state0, batch_sizes, activation=None, ws
     W_h = params["W_h"] * gru_input_scale(n_h, dtype)  # r and z columns halved
     Hs = _states(ws, "Hs", T, B, n_h, dtype, batch_sizes)
     HN = ws.empty("HN", (T, B, n_h), dtype)  # h_{t-1} W_hn + b_hn (real rows only)
-    Hs[0] = state0[0]
+    _initial_state((Hs,), state0)
     rec = np.empty((B, 3 * n_h), dtype=dtype)
     tmp = np.empty((B, n_h), dtype=dtype)
     for t in range(T):

@@ -5,10 +5,10 @@ so that a fitted estimator saves with skops without any custom class.
 
 During training, :class:`Optimizer` packs the parameters, their gradient and the
 state into one vector each, and the named arrays the network reads become views of
-those vectors. An update is then a handful of NumPy calls on one vector instead of a
-handful per parameter; the small models of small data take a step in well under a
-millisecond, and the per-parameter calls were a large share of it
-(``benchmarks/ablation.py``, "packed optimizer").
+those vectors. An update is then a dozen NumPy calls on one vector instead of a
+dozen per parameter array, which counts for the small models of small data, whose
+whole minibatch takes well under a millisecond (``benchmarks/ablation.py``, row
+``packed-optimizer``). The arithmetic is the same as per parameter, bit for bit.
 """
 
 import numpy as np
