@@ -212,7 +212,7 @@ class RecurrentNetwork:
             # direction's output at step 0 (it reads the sequence back to front): route the
             # gradient there. An empty sequence's h_final is h_0, a constant.
             dx = ws.zeros("dx", (T, B, n_dirs * n_top), dlogits.dtype)
-            real = np.flatnonzero(lengths)  # an empty sequence's h_final is h_0
+            real = np.flatnonzero(lengths)
             dx[lengths[real] - 1, real, :n_top] = dfeats[real, :n_top]
             if self.bidirectional and real.size:
                 dx[0, real, n_top:] = dfeats[real, n_top:]
