@@ -19,6 +19,11 @@ instead, defined in this file and patched in for the measurement only:
   (T, B, G*H), gates side by side (skrnn's layout before), instead of (G, T, B, H): a
   component timing of the cell alone. Side by side, every per-gate element-wise
   operation works on a strided (n, H) block, and NumPy pays per row for those.
+* ``one-thread-per-batch``: a gated cell's forward and backward over the whole batch
+  at BLAS's threads, as skrnn runs it, instead of the batch split in two halves run by
+  two Python threads at one BLAS thread each (the other way to use two cores; a
+  component timing of the cell alone). The element-wise calls hold the GIL, so the two
+  threads mostly wait for each other.
 * ``gather``: the input projection of token ids as one-hot rows times ``W_x``, and
   ``dW_x`` as the one-hot matrix's transpose times ``dZ``, instead of a row gather and
   a sparse scatter-add (at the workloads' 64 symbols, and at 5,000).
@@ -466,6 +471,52 @@ def _gate_layout(w):
             make(*BATCH_MAJOR[w.cell], Zx_bm))
 
 
+def _thread_split(w):
+    """A gated cell's forward and backward pass over the whole batch at BLAS's thread
+    count, as skrnn runs it, vs the batch split in two halves run by two Python threads
+    at one BLAS thread each (data parallelism over the two cores; a component timing of
+    the cell alone). The halves' products are as efficient per row, but the element-wise
+    calls hold the GIL, so the two threads mostly take turns.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import ThreadpoolController
+
+    cell = CELLS[w.cell]
+    G, H, B, T = cell.n_gates, w.hidden, w.batch, w.steps
+    rng = np.random.default_rng(0)
+    f32 = np.float32
+    Zx0 = (rng.standard_normal((G, T, B, H)) * 0.5).astype(f32)
+    dH0 = (rng.standard_normal((T, B, H)) * 0.1).astype(f32)
+    p = {"W_h": (rng.standard_normal((H, G * H)) / np.sqrt(H)).astype(f32),
+         "b_hn": np.zeros(H, f32)}
+
+    def make(rows):
+        ws, zx, dh = Workspace(), np.empty_like(Zx0[:, :, rows]), np.empty_like(dH0[:, rows])
+        batch_sizes = [zx.shape[2]] * T
+
+        def run():
+            np.copyto(zx, Zx0[:, :, rows])
+            np.copyto(dh, dH0[:, rows])
+            _, cache = cell.forward(zx, p, None, batch_sizes, None, ws)
+            return cell.backward(dh, p, cache, batch_sizes, None, ws)
+
+        return run
+
+    whole = make(slice(None))
+    first, second = make(slice(0, B // 2)), make(slice(B // 2, B))
+    pool = ThreadPoolExecutor(1)
+    controller = ThreadpoolController()
+
+    def split():
+        with controller.limit(limits=1, user_api="blas"):
+            other = pool.submit(first)
+            second()
+            other.result()
+
+    return whole, split
+
+
 class PerParameterOptimizer:
     """skrnn's optimizer before packing: clipping and Adam one parameter array at a time,
     with a temporary for every intermediate. Same interface and results as
@@ -593,6 +644,8 @@ def ablations(quick=False):
         "gate-major": ("gate arrays (G, T, B, H) (vs (T, B, G*H)), GRU cell", GRU,
                        _gate_layout),
         "gate-major-lstm": ("the same, LSTM cell", LSTM, _gate_layout),
+        "one-thread-per-batch": ("whole batch at BLAS's threads (vs halves in 2 threads)",
+                                 LSTM, _thread_split),
         "gather": ("row gather / sparse scatter for ids (vs one-hot products)", M2O[128],
                    lambda w: _step_pair(w, gather)),
         "gather-v5000": ("the same at 5,000 symbols", BIG_VOCAB,

@@ -301,6 +301,12 @@ it undone / time with it, on the named workload); the others are not ablated.
 - **Bounded-memory prediction**: chunks sorted by length, at most
   `_PREDICT_CHUNK_ELEMENTS` floats per gate buffer (see Memory).
 
+Using the second core by data parallelism [`one-thread-per-batch`] does not pay: the
+batch split in two halves run by two Python threads (one BLAS thread each) is slower
+than the whole batch at BLAS's threads, because the element-wise calls hold the GIL and
+the threads mostly take turns. The gap to PyTorch's LSTM is element-wise work that it
+fuses into one compiled kernel per step; NumPy has no such kernel.
+
 Length bucketing [`buckets`] (batches of similar lengths, fewer steps per epoch) is
 implemented and measured, but it is not the default: it makes a batch a biased sample
 when the target depends on the length, and learning was measurably worse there (the
