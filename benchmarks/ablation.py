@@ -22,8 +22,8 @@ instead, defined in this file and patched in for the measurement only:
 * ``one-thread-per-batch``: a gated cell's forward and backward over the whole batch
   at BLAS's threads, as skrnn runs it, instead of the batch split in two halves run by
   two Python threads at one BLAS thread each (the other way to use two cores; a
-  component timing of the cell alone). The element-wise calls hold the GIL, so the two
-  threads mostly wait for each other.
+  component timing of the cell alone). A step is a few dozen small NumPy calls whose
+  Python work runs under the GIL, the likely reason the threads gain nothing.
 * ``gather``: the input projection of token ids as one-hot rows times ``W_x``, and
   ``dW_x`` as the one-hot matrix's transpose times ``dZ``, instead of a row gather and
   a sparse scatter-add (at the workloads' 64 symbols, and at 5,000).
@@ -440,6 +440,20 @@ BATCH_MAJOR = {"lstm": (lstm_forward_batch_major, lstm_backward_batch_major),
                "gru": (gru_forward_batch_major, gru_backward_batch_major)}
 
 
+def _cell_pass(forward, backward, p, Zx0, dH0, batch_sizes):
+    """A callable running one forward and backward pass of a cell on copies of ``Zx0``
+    and ``dH0`` (the cell overwrites its inputs), with a workspace as fit has it."""
+    ws, zx, dh = Workspace(), np.empty_like(Zx0), np.empty_like(dH0)
+
+    def run():
+        np.copyto(zx, Zx0)
+        np.copyto(dh, dH0)
+        _, cache = forward(zx, p, None, batch_sizes, None, ws)
+        return backward(dh, p, cache, batch_sizes, None, ws)
+
+    return run
+
+
 def _gate_layout(w):
     """A gated cell's forward and backward pass at the step's shapes: gate-major arrays
     (G, T, B, H), as skrnn has them, vs batch-major (T, B, G*H) ones (a component timing:
@@ -453,30 +467,17 @@ def _gate_layout(w):
     dH = (rng.standard_normal((T, B, H)) * 0.1).astype(f32)
     p = {"W_h": (rng.standard_normal((H, G * H)) / np.sqrt(H)).astype(f32),
          "b_hn": np.zeros(H, f32)}
-    batch_sizes = np.full(T, B)
-    state0 = tuple(np.zeros((B, H), f32) for _ in range(cell.n_states))
-
-    def make(forward, backward, Zx0):
-        ws, zx, dh = Workspace(), np.empty_like(Zx0), np.empty_like(dH)
-
-        def run():
-            np.copyto(zx, Zx0)
-            np.copyto(dh, dH)
-            _, cache = forward(zx, p, state0, batch_sizes, None, ws)
-            return backward(dh, p, cache, batch_sizes, None, ws)
-
-        return run
-
-    return (make(cell.forward, cell.backward, Zx_gm),
-            make(*BATCH_MAJOR[w.cell], Zx_bm))
+    batch_sizes = [B] * T
+    return (_cell_pass(cell.forward, cell.backward, p, Zx_gm, dH, batch_sizes),
+            _cell_pass(*BATCH_MAJOR[w.cell], p, Zx_bm, dH, batch_sizes))
 
 
 def _thread_split(w):
     """A gated cell's forward and backward pass over the whole batch at BLAS's thread
     count, as skrnn runs it, vs the batch split in two halves run by two Python threads
     at one BLAS thread each (data parallelism over the two cores; a component timing of
-    the cell alone). The halves' products are as efficient per row, but the element-wise
-    calls hold the GIL, so the two threads mostly take turns.
+    the cell alone). A step is a few dozen small NumPy calls, and the Python work around
+    each runs under the GIL, which is the likely reason the threads gain nothing.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -486,25 +487,17 @@ def _thread_split(w):
     G, H, B, T = cell.n_gates, w.hidden, w.batch, w.steps
     rng = np.random.default_rng(0)
     f32 = np.float32
-    Zx0 = (rng.standard_normal((G, T, B, H)) * 0.5).astype(f32)
-    dH0 = (rng.standard_normal((T, B, H)) * 0.1).astype(f32)
+    Zx = (rng.standard_normal((G, T, B, H)) * 0.5).astype(f32)
+    dH = (rng.standard_normal((T, B, H)) * 0.1).astype(f32)
     p = {"W_h": (rng.standard_normal((H, G * H)) / np.sqrt(H)).astype(f32),
          "b_hn": np.zeros(H, f32)}
 
-    def make(rows):
-        ws, zx, dh = Workspace(), np.empty_like(Zx0[:, :, rows]), np.empty_like(dH0[:, rows])
-        batch_sizes = [zx.shape[2]] * T
+    def rows(start, stop):
+        return _cell_pass(cell.forward, cell.backward, p,
+                          np.ascontiguousarray(Zx[:, :, start:stop]),
+                          np.ascontiguousarray(dH[:, start:stop]), [stop - start] * T)
 
-        def run():
-            np.copyto(zx, Zx0[:, :, rows])
-            np.copyto(dh, dH0[:, rows])
-            _, cache = cell.forward(zx, p, None, batch_sizes, None, ws)
-            return cell.backward(dh, p, cache, batch_sizes, None, ws)
-
-        return run
-
-    whole = make(slice(None))
-    first, second = make(slice(0, B // 2)), make(slice(B // 2, B))
+    first, second = rows(0, B // 2), rows(B // 2, B)
     pool = ThreadPoolExecutor(1)
     controller = ThreadpoolController()
 
@@ -514,7 +507,7 @@ def _thread_split(w):
             second()
             other.result()
 
-    return whole, split
+    return rows(0, B), split
 
 
 class PerParameterOptimizer:

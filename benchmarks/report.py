@@ -303,9 +303,10 @@ it undone / time with it, on the named workload); the others are not ablated.
 
 Using the second core by data parallelism [`one-thread-per-batch`] does not pay: the
 batch split in two halves run by two Python threads (one BLAS thread each) is slower
-than the whole batch at BLAS's threads, because the element-wise calls hold the GIL and
-the threads mostly take turns. The gap to PyTorch's LSTM is element-wise work that it
-fuses into one compiled kernel per step; NumPy has no such kernel.
+than the whole batch at BLAS's threads. A step is a few dozen small NumPy calls whose
+Python work runs under the GIL, the likely reason. The gap to PyTorch's LSTM is
+element-wise work that it fuses into one compiled kernel per step; NumPy has no such
+kernel.
 
 Length bucketing [`buckets`] (batches of similar lengths, fewer steps per epoch) is
 implemented and measured, but it is not the default: it makes a batch a biased sample
