@@ -2,7 +2,8 @@
 
 Usage::
 
-    python -m skrnn train input.txt model.joblib --hidden-sizes 256 --max-time 600
+    python -m skrnn train input.txt model.joblib --hidden-sizes 256 --epochs 50 \
+        --max-time 600
     python -m skrnn generate model.joblib --prefix "ROMEO:" --n-tokens 300 --temperature 0.8
 
 The installed ``skrnn`` command is the same program. ``train`` fits an

@@ -556,8 +556,8 @@ def length_bucketed_batches(lengths, idx, batch_size, rng, pool=1):
     are cut into pools of ``pool`` batches, each pool is sorted by length before it is
     cut, and the order of all batches is shuffled. A batch's time loop runs to its
     longest member and a step costs nearly the same however many samples still run, so
-    such batches do the same work in fewer steps: ~1.5x faster fits with pools of 8 in
-    ``benchmarks/ablation.py``. But a batch of equal lengths is also a biased sample
+    such batches do the same work in fewer steps: 1.28x faster fits with pools of 8 in
+    ``benchmarks/ablation.py`` (``docs/performance.md``). But a batch of equal lengths is also a biased sample
     when the target depends on the length, and there it learned measurably worse
     (``docs/performance.md``), so estimators use ``pool=1``: exact masking of padding
     (see :mod:`skrnn._cells`) already makes padding free of arithmetic.

@@ -29,8 +29,10 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
     solver : {"adam", "sgd", "adagrad", "rmsprop"}, default="adam"
         Optimizer. ``"sgd"`` uses ``momentum`` and ``nesterovs_momentum``.
     alpha : float, default=1e-4
-        L2 penalty on the weights (not the biases), ``0.5 * alpha * ||W||^2 / batch_size``
-        added to each batch's loss, as in :class:`~sklearn.neural_network.MLPClassifier`.
+        L2 penalty on the weights (not the biases), ``0.5 * alpha * ||W||^2 / n`` added to
+        each batch's loss, as in :class:`~sklearn.neural_network.MLPClassifier`, where
+        ``n`` is the batch's total sample weight (``class_weight`` included): its size
+        when unweighted.
     batch_size : int or "auto", default=32
         Minibatch size; ``"auto"`` is ``min(200, n_samples)``.
     learning_rate_init : float, default=0.01

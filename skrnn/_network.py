@@ -77,7 +77,8 @@ class RecurrentNetwork:
     def init_params(self, rng, dtype=np.float32):
         """Initial weights.
 
-        ``W_x`` and the biases follow PyTorch's uniform(-1/sqrt(H), 1/sqrt(H));
+        ``W_x`` follows PyTorch's uniform(-1/sqrt(H), 1/sqrt(H)); the biases start at
+        zero;
         ``W_h`` is orthogonal per gate block, which keeps a vanilla cell's
         gradient from vanishing or exploding early; the LSTM forget-gate bias
         starts at 1 so that the cell remembers by default.

@@ -26,7 +26,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
     solver : {"adam", "sgd", "adagrad", "rmsprop"}, default="adam"
         Optimizer.
     alpha : float, default=1e-4
-        L2 penalty on the weights, ``0.5 * alpha * ||W||^2 / batch_size`` per batch.
+        L2 penalty on the weights (not the biases), ``0.5 * alpha * ||W||^2 / n`` per
+        batch, where ``n`` is the batch's total sample weight: its size when unweighted.
     batch_size : int or "auto", default=32
         Minibatch size; ``"auto"`` is ``min(200, n_samples)``.
     learning_rate_init : float, default=0.01
