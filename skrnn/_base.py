@@ -19,6 +19,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 # threadpoolctl is a dependency of scikit-learn itself (not one skrnn adds): it is always
@@ -74,7 +75,7 @@ def _check_sample_weight(sample_weight, n_samples, dtype):
     if sample_weight is None:
         return None
     if isinstance(sample_weight, Real):
-        return np.full(n_samples, sample_weight, dtype=dtype)
+        sample_weight = np.full(n_samples, sample_weight)
     w = np.asarray(sample_weight)
     if w.ndim != 1 or w.shape[0] != n_samples:
         raise ValueError(
@@ -91,9 +92,22 @@ def _check_sample_weight(sample_weight, n_samples, dtype):
     if (w < 0).any():
         raise ValueError(f"sample_weight must be non-negative; index "
                          f"{int(np.nonzero(w < 0)[0][0])} is {w[w < 0][0]}.")
-    if w.sum() <= 0:
-        raise ValueError("sample_weight sums to zero: there is nothing to learn from.")
+    _check_weight_sum(w, "sample_weight")
     return w
+
+
+def _check_weight_sum(w, what):
+    if not w.sum() > 0:
+        raise ValueError(f"{what} sums to zero: there is nothing to learn from.")
+
+
+def _architecture(estimator):
+    """The network's shape as ``estimator``'s parameters set it now (validated before)."""
+    sizes = estimator.hidden_layer_sizes
+    sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
+    return {"cell": estimator.cell, "hidden_layer_sizes": tuple(int(h) for h in sizes),
+            "activation": estimator.activation,
+            "bidirectional": bool(getattr(estimator, "bidirectional", False))}
 
 
 class BaseRNN(BaseEstimator, metaclass=ABCMeta):
@@ -246,13 +260,19 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
     def _fitted_dtype(self):
         return self.params_["W_y"].dtype
 
-    def _network(self, n_inputs=None, n_outputs=None):
-        sizes = self.hidden_layer_sizes
-        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
+    def _network(self, n_inputs=None, n_outputs=None, architecture=None, head=None):
+        """The network of the fitted model, or of ``architecture`` (a fit's own).
+
+        Prediction and continued training use the architecture the model was fitted
+        with, never the current parameters: after ``set_params(cell="lstm")`` a fitted
+        model still predicts with its own cell (as MLPClassifier does with its coefs_).
+        """
+        arch = self._fitted_architecture if architecture is None else architecture
         return RecurrentNetwork(
-            self.cell, self.n_features_in_ if n_inputs is None else n_inputs, sizes,
-            self._n_outputs() if n_outputs is None else n_outputs, activation=self.activation,
-            bidirectional=self.bidirectional, head=self._head,
+            arch["cell"], self.n_features_in_ if n_inputs is None else n_inputs,
+            arch["hidden_layer_sizes"], self._n_outputs() if n_outputs is None else n_outputs,
+            activation=arch["activation"], bidirectional=arch["bidirectional"],
+            head=self._head if head is None else head,
         )
 
     def _hyper(self):
@@ -285,17 +305,38 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             y, n_samples, continuing=continuing, partial=incremental, classes=classes)
         if w_class is not None:
             w = w_class.astype(dtype) if w is None else w * w_class
+            _check_weight_sum(w, "sample_weight times class_weight")
         return self._train(seqs, y_enc, w, target_attrs, continuing, incremental)
 
     def _check_continuation(self, seqs):
-        if seqs.n_features != self.n_features_in_ and not (
-            seqs.kind == "index" and seqs.n_features <= self.n_features_in_
-        ):
+        """warm_start and partial_fit continue the fitted model: the same network and input."""
+        self._check_same_architecture()
+        name = type(self).__name__
+        if seqs.kind == "index" and seqs.n_features > self.n_features_in_:
+            i, t = np.argwhere(seqs.data >= self.n_features_in_)[0]
+            raise ValueError(
+                f"Token id {seqs.data[i, t]} in sample {i}, step {t} is outside the vocabulary "
+                f"of {self.n_features_in_} tokens that {name} was fitted with; warm_start "
+                "and partial_fit continue the same model."
+            )
+        if seqs.n_features != self.n_features_in_ and seqs.kind != "index":
             raise ValueError(
                 f"X has {seqs.n_features} features per step, but {type(self).__name__} was "
                 f"fitted with {self.n_features_in_}; warm_start and partial_fit continue the "
                 "same model."
             )
+
+    def _check_same_architecture(self):
+        now, fitted = _architecture(self), self._fitted_architecture
+        for key in ("cell", "hidden_layer_sizes", "bidirectional", "activation"):
+            if key == "activation" and fitted["cell"] != "rnn":
+                continue  # only the vanilla cell has one
+            if now[key] != fitted[key]:
+                raise ValueError(
+                    f"warm_start and partial_fit continue the fitted model, whose {key} is "
+                    f"{fitted[key]!r}; got {key}={now[key]!r}. Set it back, or fit a new "
+                    "model (warm_start=False)."
+                )
 
     def _initial_state(self, seqs, target_attrs, continuing):
         """Working copies of (params, optimizer state, history): never the fitted objects."""
@@ -313,16 +354,27 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 "_no_improvement_count": self._no_improvement_count,
                 "_seed": self._seed,
                 "n_features_in_": self.n_features_in_,
+                "_fitted_architecture": self._fitted_architecture,
             }
+            # early_stopping may have been switched since: its bookkeeping starts afresh.
+            if self.early_stopping and history["validation_scores_"] is None:
+                history.update(validation_scores_=[], best_validation_score_=-np.inf,
+                               best_loss_=None, _no_improvement_count=0)
+            elif not self.early_stopping and history["best_loss_"] is None:
+                history.update(validation_scores_=None, best_validation_score_=None,
+                               best_loss_=np.inf, _no_improvement_count=0)
             return params, opt, history
-        seed = int(np.random.RandomState(self.random_state).randint(np.iinfo(np.int32).max)
-                   if not isinstance(self.random_state, np.random.RandomState)
-                   else self.random_state.randint(np.iinfo(np.int32).max))
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         n_inputs = seqs.n_features
         if seqs.kind == "index" and self.vocab_size is not None:
             n_inputs = self.vocab_size
-        net = self._network(n_inputs=n_inputs, n_outputs=target_attrs["_n_outputs_"])
-        params = net.init_params(np.random.RandomState(seed), np.dtype(self.dtype))
+        architecture = _architecture(self)
+        net = self._network(n_inputs=n_inputs, n_outputs=target_attrs["_n_outputs_"],
+                            architecture=architecture)
+        try:
+            params = net.init_params(np.random.RandomState(seed), np.dtype(self.dtype))
+        except MemoryError:
+            raise ValueError(_too_many_inputs(self, seqs, n_inputs)) from None
         opt = _optimizers.init_state(self.solver, params)
         history = {
             "loss_curve_": [], "n_iter_": 0, "t_": 0,
@@ -330,6 +382,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             "best_loss_": None if self.early_stopping else np.inf,
             "best_validation_score_": -np.inf if self.early_stopping else None,
             "_no_improvement_count": 0, "_seed": seed, "n_features_in_": n_inputs,
+            "_fitted_architecture": architecture,
         }
         return params, opt, history
 
@@ -346,7 +399,8 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         optimizer = _optimizers.Optimizer(self.solver, params, opt, self._hyper())
         params = optimizer.params
         net = self._network(n_inputs=hist["n_features_in_"],
-                            n_outputs=target_attrs["_n_outputs_"])
+                            n_outputs=target_attrs["_n_outputs_"],
+                            architecture=hist["_fitted_architecture"])
         n_epochs = 1 if incremental else self.max_iter
         train_idx = np.arange(len(seqs))
         val = None
@@ -354,6 +408,12 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             rng = np.random.RandomState(hist["_seed"])
             train_idx, val_idx = self._split_for_validation(len(seqs), y, rng)
             val = (seqs.take(val_idx), y[val_idx], None if w is None else w[val_idx])
+            if w is not None:
+                _check_weight_sum(w[train_idx], "sample_weight of the training part "
+                                  "(early_stopping holds the rest out)")
+                _check_weight_sum(val[2], "sample_weight of the validation part "
+                                  "(early_stopping scores it)")
+            self._check_validation_set(val)
         train = (seqs, y, w, train_idx)
         best_params = None
         workspace = Workspace()  # scratch arrays reused by every minibatch of this call
@@ -367,6 +427,8 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 total, n_seen = 0.0, 0
                 for batch in self._iter_batches(train, rng):
                     b_seqs, b_y, b_w, state0, carry = batch
+                    if b_w is not None and not b_w.any():
+                        continue  # all weights zero: no loss, nothing to learn (and n = 0)
                     loss, grads, final = self._loss_grad(net, params, b_seqs, b_y, b_w, state0,
                                                          workspace)
                     if not np.isfinite(loss):
@@ -446,6 +508,9 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 ConvergenceWarning,
             )
         return self
+
+    def _check_validation_set(self, val):
+        """Raise if early stopping's validation part ``(seqs, y, w)`` cannot be scored."""
 
     def _after_batch(self, train, loss, n_b):
         """Called after every optimizer step; True ends training after the current epoch.
@@ -598,3 +663,24 @@ def _copy_state(state):
     if isinstance(state, np.ndarray):
         return state.copy()
     return state
+
+
+def _too_many_inputs(estimator, seqs, n_inputs):
+    """The message when the weights for ``n_inputs`` inputs do not fit in memory."""
+    name = type(estimator).__name__
+    if seqs.kind == "dense":
+        return f"{name}: the input weights for {n_inputs} features per step do not fit in memory."
+    if estimator.vocab_size is not None and n_inputs == estimator.vocab_size:
+        what = f"vocab_size={n_inputs} tokens"
+    else:
+        if hasattr(seqs, "tokens"):  # a generator's corpus: documents laid end to end
+            pos = int(np.argmax(seqs.tokens))
+            i = int(np.searchsorted(seqs.starts, pos, side="right")) - 1
+            t, largest = pos - int(seqs.starts[i]), int(seqs.tokens[pos])
+        else:
+            i, t = np.unravel_index(int(np.argmax(seqs.data)), seqs.data.shape)
+            largest = int(seqs.data[i, t])
+        what = (f"{n_inputs} tokens (token ids are read as a vocabulary of 0 .. the largest "
+                f"id, which is {largest} in sample {i}, step {t})")
+    return (f"{name}: the weights for {what} do not fit in memory. Map the tokens to ids "
+            "0 .. n_tokens - 1 (SequenceVectorizer does).")

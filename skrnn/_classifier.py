@@ -188,6 +188,11 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
                 raise ValueError("class_weight='balanced' is not supported by partial_fit: "
                                  "pass a dict of class weights.")
             cw = compute_class_weight(self.class_weight, classes=known, y=y)
+            bad = ~np.isfinite(cw) | (cw < 0)
+            if bad.any():
+                k = int(np.nonzero(bad)[0][0])
+                raise ValueError(f"class_weight must be finite and non-negative; class "
+                                 f"{known[k]} has weight {cw[k]}.")
             w_class = cw[y_enc]
         attrs = {"classes_": known, "_n_outputs_": len(known)}
         return y_enc, attrs, w_class
@@ -224,8 +229,9 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
             Float sequences (NaN end-padded) or integer token ids (-1 end-padded).
         y : array-like of shape (n_samples,)
             Class labels (any type).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the samples in the loss.
+        sample_weight : array-like of shape (n_samples,) or float, default=None
+            Weights of the samples in the loss: finite, non-negative, not all zero. A
+            minibatch whose weights are all zero is skipped.
 
         Returns
         -------
@@ -242,7 +248,8 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         y : array-like of shape (n_samples,)
         classes : array-like of shape (n_classes,), default=None
             All classes; required on the first call, optional (and checked) later.
-        sample_weight : array-like of shape (n_samples,), default=None
+        sample_weight : array-like of shape (n_samples,) or float, default=None
+            As in :meth:`fit`.
 
         Returns
         -------

@@ -23,7 +23,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import _PREDICT_CHUNK_ELEMENTS, BaseRNN, _check_int, _check_real
-from ._network import RecurrentNetwork, log_softmax, sequence_cross_entropy
+from ._network import log_softmax, sequence_cross_entropy
 from ._validation import Sequences, check_sequences
 from ._vectorizer import SequenceVectorizer, _check_documents
 
@@ -562,6 +562,8 @@ class RNNSequenceGenerator(BaseRNN):
         self._validate_generator_params()
         continuing = self.warm_start and hasattr(self, "params_")
         name = type(self).__name__
+        if continuing:
+            self._check_same_architecture()
         if self._is_text(X):
             texts = _check_documents(X)
             if continuing:
@@ -696,10 +698,17 @@ class RNNSequenceGenerator(BaseRNN):
         return float(outputs.mean()) if outputs.size else -np.inf
 
     def _net(self, head):
-        sizes = self.hidden_layer_sizes
-        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
-        return RecurrentNetwork(self.cell, self.n_features_in_, sizes, len(self.classes_),
-                                activation=self.activation, head=head)
+        return self._network(head=head)
+
+    def _check_validation_set(self, val):
+        if val[0].n_predictions == 0:
+            raise ValueError(
+                f"{type(self).__name__}: early_stopping's validation part has no token to "
+                "predict: every held-out sequence has fewer than 2 tokens (with fewer than "
+                "1 / validation_fraction sequences, the last validation_fraction of each "
+                "one is held out). Raise validation_fraction, give more or longer text, or "
+                "set early_stopping=False."
+            )
 
     # ------------------------------------------------------------ prediction
 

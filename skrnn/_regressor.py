@@ -126,6 +126,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
 
     def _prepare_targets(self, y, n_samples, continuing, partial, classes=None):
         y = np.asarray(y)
+        if y.dtype.kind == "c":
+            raise ValueError("Complex data not supported: y must be real for regression.")
         if y.dtype.kind not in "biuf":
             try:
                 y = y.astype(np.float64)
@@ -143,17 +145,34 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             raise ValueError(f"y contains NaN or infinity (sample {i}).")
         y2 = y.reshape(n_samples, -1)
         n_out = y2.shape[1]
+        if n_out == 0:
+            raise ValueError(f"y has shape {y.shape}: at least 1 target per sample is needed.")
+        dtype = self._fitted_dtype() if continuing else np.dtype(self.dtype)
+        with np.errstate(over="ignore"):
+            y_cast = y2.astype(dtype)
+        if not np.isfinite(y_cast).all():
+            i = int(np.nonzero(~np.isfinite(y_cast).all(axis=1))[0][0])
+            raise ValueError(f"y of sample {i} is too large for {dtype} (the model's dtype): "
+                             "scale y, or use dtype=np.float64.")
         if continuing and n_out != self.n_outputs_:
             raise ValueError(f"y has {n_out} targets but the model was fitted with "
                              f"{self.n_outputs_}.")
         attrs = {"n_outputs_": n_out, "_y_1d": y.ndim == 1, "_n_outputs_": n_out}
-        return y2, attrs, None
+        return y_cast, attrs, None
 
     def _n_outputs(self):
         return self.n_outputs_
 
     def _loss(self, outputs, y, sample_weight):
         return squared_loss(outputs, y.astype(outputs.dtype, copy=False), sample_weight)
+
+    def _check_validation_set(self, val):
+        if len(val[1]) < 2:
+            raise ValueError(
+                f"early_stopping scores the validation part with R^2, which needs at least 2 "
+                f"samples; validation_fraction={self.validation_fraction} holds out "
+                f"{len(val[1])}. Raise validation_fraction or set early_stopping=False."
+            )
 
     def _validation_score(self, outputs, y, sample_weight):
         from sklearn.metrics import r2_score
@@ -168,7 +187,10 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         X : array-like of shape (n_samples, n_timesteps[, n_features])
             Float sequences (NaN end-padded) or integer token ids (-1 end-padded).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        sample_weight : array-like of shape (n_samples,), default=None
+            Real targets.
+        sample_weight : array-like of shape (n_samples,) or float, default=None
+            Weights of the samples in the loss: finite, non-negative, not all zero. A
+            minibatch whose weights are all zero is skipped.
 
         Returns
         -------
@@ -183,7 +205,10 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         ----------
         X : array-like of shape (n_samples, n_timesteps[, n_features])
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        sample_weight : array-like of shape (n_samples,), default=None
+            Real targets.
+        sample_weight : array-like of shape (n_samples,) or float, default=None
+            Weights of the samples in the loss: finite, non-negative, not all zero. A
+            minibatch whose weights are all zero is skipped.
 
         Returns
         -------

@@ -185,7 +185,7 @@ def check_sequences(X, *, n_features=None, dtype=np.float32, estimator_name="the
             "array) or a dense float array of sequences."
         )
     if isinstance(X, np.ndarray):
-        arr = X
+        arr = np.asarray(X)  # a subclass such as np.matrix becomes a plain array
     else:
         try:
             arr = np.asarray(X)
@@ -232,6 +232,10 @@ def check_sequences(X, *, n_features=None, dtype=np.float32, estimator_name="the
 
 
 def _check_index(arr, n_features, estimator_name):
+    if arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:
+        i, t = np.argwhere(arr > np.iinfo(np.int64).max)[0]
+        raise ValueError(f"Token id {arr[i, t]} in {_describe(i, t)} is too large for a "
+                         "token id.")
     ids = arr.astype(np.int64, copy=False)
     bad = ids < -1
     if bad.any():

@@ -101,11 +101,18 @@ def test_fitted_attributes(toy):
 
 def test_early_stopping_keeps_best_validation_weights(toy):
     X, y = toy
-    clf = _fast(early_stopping=True, validation_fraction=0.2, n_iter_no_change=3,
-                max_iter=200).fit(X, y)
+    # A step size at which the validation accuracy goes down again before the fit stops.
+    clf = _fast(early_stopping=True, validation_fraction=0.2, n_iter_no_change=5,
+                learning_rate_init=0.1, max_iter=200).fit(X, y)
     assert clf.best_loss_ is None
     assert len(clf.validation_scores_) == clf.n_iter_ < 200
     assert clf.best_validation_score_ == max(clf.validation_scores_)
+    assert clf.validation_scores_[-1] < clf.best_validation_score_  # the case to test
+    # The validation part, drawn as fit draws it: the kept weights score the best epoch's
+    # accuracy on it, not the last epoch's.
+    _, val = clf._split_for_validation(len(X), np.searchsorted(clf.classes_, y),
+                                       np.random.RandomState(clf._seed))
+    assert clf.score(X[val], y[val]) == clf.best_validation_score_
 
 
 def test_stops_when_training_loss_plateaus(toy):
@@ -170,6 +177,63 @@ def test_class_weight_and_sample_weight(toy):
         _fast().fit(X, y, sample_weight=-np.ones(len(y)))
     with pytest.raises(ValueError, match="one weight per sample"):
         _fast().fit(X, y, sample_weight=np.ones(3))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_zero_weight_samples_have_no_influence(toy):
+    """Weight 0 is a mask: what those samples hold changes nothing, even in minibatches
+    whose weights are all zero (which are skipped: their L2 term would divide by 0)."""
+    X, y = toy
+    w = np.r_[np.ones(30), np.zeros(30)]
+    other_X, other_y = X.copy(), y.copy()
+    other_X[30:] = np.random.RandomState(1).normal(size=(30, X.shape[1]))
+    other_y[30:] = np.where(y[30:] == "pos", "neg", "pos")
+    a = _fast(max_iter=3, batch_size=4).fit(X, y, sample_weight=w)
+    b = _fast(max_iter=3, batch_size=4).fit(other_X, other_y, sample_weight=w)
+    for k in a.params_:
+        np.testing.assert_array_equal(a.params_[k], b.params_[k])
+    assert np.isfinite(a.loss_curve_).all()
+    assert a.t_ < 3 * len(X)  # some minibatches were all zero weight, and were skipped
+
+
+def test_bad_weights_are_named(toy):
+    X, y = toy
+    with pytest.raises(ValueError, match="sample_weight must be non-negative"):
+        _fast().fit(X, y, sample_weight=-1.0)
+    with pytest.raises(ValueError, match="sample_weight sums to zero"):
+        _fast().fit(X, y, sample_weight=0.0)
+    with pytest.raises(ValueError, match="class_weight must be finite and non-negative; "
+                                         "class neg has weight -1.0"):
+        _fast(class_weight={"neg": -1.0, "pos": 1.0}).fit(X, y)
+    with pytest.raises(ValueError, match="class pos has weight nan"):
+        _fast(class_weight={"neg": 1.0, "pos": np.nan}).fit(X, y)
+    with pytest.raises(ValueError, match="sample_weight times class_weight sums to zero"):
+        _fast(class_weight={"neg": 0.0, "pos": 1.0}).fit(X, y, sample_weight=y == "neg")
+    # early stopping: both of its parts must weigh something
+    w = np.ones(len(y))
+    clf = _fast(early_stopping=True, validation_fraction=0.5)
+    seed = np.random.RandomState(0).randint(np.iinfo(np.int32).max)  # fit's, random_state=0
+    _, val = clf._split_for_validation(len(X), np.searchsorted(["neg", "pos"], y),
+                                       np.random.RandomState(seed))
+    w[val] = 0
+    with pytest.raises(ValueError, match="sample_weight of the validation part"):
+        clf.fit(X, y, sample_weight=w)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_balanced_class_weight(toy):
+    from sklearn.utils.class_weight import compute_class_weight
+
+    X, y = toy
+    classes = np.array(["neg", "pos"])
+    weights = dict(zip(classes, compute_class_weight("balanced", classes=classes, y=y)))
+    assert weights["neg"] != weights["pos"]
+    a = _fast(max_iter=2, class_weight="balanced").fit(X, y)
+    b = _fast(max_iter=2, class_weight=weights).fit(X, y)
+    for k in a.params_:
+        np.testing.assert_array_equal(a.params_[k], b.params_[k])
+    with pytest.raises(ValueError, match="'balanced' is not supported by partial_fit"):
+        _fast(class_weight="balanced").partial_fit(X, y, classes=classes)
 
 
 def test_sample_weight_equals_repetition_in_loss_and_gradient():
@@ -247,6 +311,96 @@ def test_failed_calls_leave_the_model_unchanged(toy):
         assert np.array_equal(restored._optimizer_state["m"][k], clf._optimizer_state["m"][k])
 
 
+@pytest.mark.parametrize("change", [{"hidden_layer_sizes": (5,)}, {"cell": "gru"},
+                                    {"bidirectional": True}, {"activation": "relu"},
+                                    {"hidden_layer_sizes": (8, 8)}])
+def test_fitted_architecture_is_the_models_own(toy, change):
+    """After set_params, a fitted model predicts with the network it was fitted with (as
+    MLPClassifier does with its coefs_); continuing it with another one is an error."""
+    X, y = toy
+    clf = _fast(max_iter=2)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    proba = clf.predict_proba(X)
+    clf.set_params(**change)
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    key = next(iter(change))
+    with pytest.raises(ValueError, match=f"continue the fitted model, whose {key} is"):
+        clf.partial_fit(X, y)
+    with pytest.raises(ValueError, match=f"whose {key} is"):
+        clf.set_params(warm_start=True).fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    with pytest.warns(ConvergenceWarning):
+        clf.set_params(warm_start=False).fit(X, y)  # a new fit takes the new architecture
+    assert clf._fitted_architecture[key] == change[key]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_activation_of_a_gated_cell_is_ignored_when_continuing(toy):
+    X, y = toy
+    clf = _fast(cell="gru", max_iter=2, warm_start=True)
+    clf.fit(X, y)
+    clf.set_params(activation="relu").fit(X, y)
+    assert clf.n_iter_ == 4
+
+
+def test_early_stopping_can_be_switched_between_fits(toy):
+    X, y = toy
+    clf = _fast(max_iter=3, early_stopping=True, validation_fraction=0.5,
+                n_iter_no_change=50)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    clf.set_params(early_stopping=False).partial_fit(X, y)
+    assert clf.n_iter_ == 4
+    assert clf.validation_scores_ is None and clf.best_validation_score_ is None
+    assert clf.best_loss_ == clf.loss_curve_[-1]  # its bookkeeping started afresh
+    with pytest.warns(ConvergenceWarning):
+        clf.set_params(early_stopping=True, warm_start=True).fit(X, y)
+    assert clf.n_iter_ == 7 and len(clf.validation_scores_) == 3
+    assert clf.best_loss_ is None
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_solver_change_under_warm_start_starts_a_new_optimizer(toy):
+    X, y = toy
+    clf = _fast(max_iter=2, warm_start=True)
+    clf.fit(X, y)
+    clf.set_params(solver="sgd").fit(X, y)
+    assert clf._optimizer_solver == "sgd" and set(clf._optimizer_state) == {"t", "acc"}
+    assert clf._optimizer_state["t"] == 2 * -(-len(X) // clf.batch_size)
+    assert clf.n_iter_ == 4
+
+
+def test_token_ids_that_cannot_be_a_vocabulary(toy):
+    with pytest.raises(ValueError, match=r"the largest id, which is 1000000000 in sample 0, "
+                                         r"step 0\) do not fit in memory"):
+        RNNClassifier(hidden_layer_sizes=(4,)).fit(np.array([[10**9, 2], [3, -1]]), [0, 1])
+    with pytest.raises(ValueError, match="Token id 18446744073709551615 in sample 1, step 0 "
+                                         "is too large"):
+        RNNClassifier().fit(np.array([[1, 2], [2**64 - 1, 0]], dtype=np.uint64), [0, 1])
+    clf = _fast(max_iter=1)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(np.array([[1, 2], [0, 1]]), [0, 1])
+    with pytest.raises(ValueError, match="Token id 7 in sample 0, step 1 is outside the "
+                                         "vocabulary of 3 tokens"):
+        clf.partial_fit(np.array([[1, 7], [0, 1]]), [0, 1])
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix itself
+def test_matrix_input_is_an_array(toy):
+    X, y = toy
+    clf = _fast(max_iter=2)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(np.asmatrix(X), y)
+    np.testing.assert_array_equal(clf.predict_proba(np.asmatrix(X)), clf.predict_proba(X))
+
+
+def test_random_state_of_the_wrong_type(toy):
+    X, y = toy
+    with pytest.raises(ValueError, match="cannot be used to seed"):
+        _fast(random_state=3.5).fit(X, y)
+
+
 def test_keyboard_interrupt_keeps_the_model(toy, monkeypatch):
     X, y = toy
     clf = _fast(max_iter=50)
@@ -301,6 +455,12 @@ def test_bool_parameter_of_wrong_type_is_also_a_type_error(toy):
 
 def test_single_class_and_regression_targets(toy):
     X, _ = toy
+    # One class (as MLPClassifier): it is always the prediction, with probability 1.
+    one = _fast(max_iter=2)
+    with pytest.warns(ConvergenceWarning):
+        one.fit(X, ["a"] * len(X))
+    assert list(one.classes_) == ["a"] and (one.predict(X) == "a").all()
+    np.testing.assert_array_equal(one.predict_proba(X), np.ones((len(X), 1)))
     with pytest.raises(ValueError, match="Unknown label type"):
         _fast().fit(X, X[:, 0])
     with pytest.raises(ValueError, match="y must be 1-D"):

@@ -173,9 +173,11 @@ def test_grid_search_and_cross_val_score_on_texts():
         scores = cross_val_score(gen, texts, cv=3, error_score="raise")
     assert search.best_params_["hidden_layer_sizes"] in [(4,), (32,)]
     test_scores = search.cv_results_["mean_test_score"]
-    assert np.all(np.isfinite(test_scores)) and np.all(test_scores < 0)
+    # Better than a uniform guess over the characters, on held-out texts.
+    uniform = -np.log(len(set("".join(texts))))
+    assert np.all(np.isfinite(test_scores)) and np.all(test_scores > uniform)
     assert search.best_score_ == pytest.approx(test_scores.max())
-    assert scores.shape == (3,) and np.all(scores < 0)
+    assert scores.shape == (3,) and np.all(scores > uniform)
 
 
 def test_warm_start_continues_training():
@@ -189,9 +191,53 @@ def test_warm_start_continues_training():
     assert gen.loss_curve_[5] < first[0]
     # optimizer state and epoch seeds carry over: 5 + 5 epochs are the 10 epochs of one fit
     for k in straight.params_:
-        np.testing.assert_allclose(gen.params_[k], straight.params_[k], atol=1e-6)
+        np.testing.assert_array_equal(gen.params_[k], straight.params_[k])
     with pytest.raises(ValueError, match="Unknown token 'z'"):
         gen.fit(["zzz"])  # warm start keeps the vocabulary
+
+
+def test_early_stopping_on_held_out_documents():
+    """With 1 / validation_fraction documents or more, whole documents are held out, and
+    the kept weights are the best epoch's: they score its validation score on them."""
+    docs = TEXTS + ["hey how is it", "good and you", "have a good one"]
+    gen = RNNSequenceGenerator(hidden_layer_sizes=(16,), early_stopping=True,
+                               validation_fraction=0.5, n_iter_no_change=3, max_iter=300,
+                               learning_rate_init=0.05, random_state=0).fit(docs)
+    assert len(gen.validation_scores_) == gen.n_iter_ < 300
+    assert gen.best_validation_score_ == max(gen.validation_scores_)
+    assert gen.validation_scores_[-1] < gen.best_validation_score_
+    _, val = gen._split_for_validation(len(docs), np.zeros(len(docs), dtype=int),
+                                       np.random.RandomState(gen._seed))
+    assert len(val) == 3
+    assert gen.score([docs[i] for i in val]) == pytest.approx(gen.best_validation_score_,
+                                                              rel=1e-6)
+
+
+def test_early_stopping_on_the_end_of_each_document():
+    # Fewer than 1 / validation_fraction documents: each one's last 30 % is held out.
+    gen = RNNSequenceGenerator(early_stopping=True, validation_fraction=0.3, max_iter=20,
+                               n_iter_no_change=50, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        gen.fit(TEXTS)
+    assert len(gen.validation_scores_) == 20 and np.isfinite(gen.validation_scores_).all()
+    cut = np.round(np.array([len(t) for t in TEXTS]) * 0.7).astype(int)
+    tails = [t[c:] for t, c in zip(TEXTS, cut)]
+    assert [len(t) for t in tails] == [5, 4, 5]
+    assert gen.score(tails) == pytest.approx(gen.best_validation_score_, rel=1e-6)
+    # The last 10 % of these sentences is one character: nothing to predict, nothing to score.
+    with pytest.raises(ValueError, match="early_stopping's validation part has no token to "
+                                         "predict"):
+        RNNSequenceGenerator(early_stopping=True).fit(TEXTS)
+
+
+def test_fitted_architecture_is_the_models_own(fitted):
+    gen = copy.deepcopy(fitted)
+    proba = gen.predict_proba(["good i am fin"])
+    gen.set_params(cell="gru", hidden_layer_sizes=(5,))
+    np.testing.assert_array_equal(gen.predict_proba(["good i am fin"]), proba)
+    assert gen.generate("good", n_tokens=10, temperature=0) == "good i am fine"
+    with pytest.raises(ValueError, match="continue the fitted model, whose cell is 'rnn'"):
+        gen.set_params(warm_start=True).fit(TEXTS)
 
 
 def test_max_time_stops_training(capsys):

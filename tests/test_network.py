@@ -80,6 +80,53 @@ def test_relu_vanilla_gradients(head):
     _check("rnn", (3, 2), True, head, "dense", activation="relu")
 
 
+@pytest.mark.parametrize(
+    "cell, head, order, with_state",
+    list(itertools.product(["rnn", "lstm", "gru"], ["many_to_one", "many_to_many"],
+                           ["sorted", "unsorted"], [False, True])),
+)
+def test_gradients_sorted_batches_and_carried_state(cell, head, order, with_state):
+    """The paths the main grid does not take: a batch already sorted by decreasing length
+    (fit's minibatches, which the network computes in place, through a reused workspace)
+    and a non-zero initial state (the state a generator carries between windows).
+    """
+    from skrnn._workspace import Workspace
+
+    rng = np.random.RandomState(11)
+    net = RecurrentNetwork(cell, N_FEATURES, (3, 2), N_CLASSES, head=head)
+    params = _perturbed_params(net, rng)
+    seqs, pad = _batch("index", rng)
+    if order == "sorted":
+        by_length = np.argsort(-LENGTHS, kind="stable")
+        seqs, pad = seqs.take(by_length), pad[by_length]
+        assert (np.diff(seqs.lengths) <= 0).all()
+    state0 = None
+    if with_state:  # random (h_0, c_0) for the LSTM, h_0 otherwise, in every layer
+        _, final = net.forward(params, seqs)
+        state0 = {name: tuple(rng.normal(0, 0.5, s.shape) for s in states)
+                  for name, states in final.items()}
+        assert sum(len(v) for v in state0.values()) == (4 if cell == "lstm" else 2)
+    if head == "many_to_one":
+        y = rng.randint(0, N_CLASSES, len(LENGTHS))
+
+        def loss_of(logits):
+            return softmax_cross_entropy(logits, y)
+    else:
+        y = rng.randint(0, N_CLASSES, pad.shape)
+        y[pad] = -1
+
+        def loss_of(logits):
+            return sequence_cross_entropy(logits, y)
+
+    workspace = Workspace()
+    logits, _, cache = net.forward(params, seqs, state0, return_cache=True,
+                                   workspace=workspace)
+    _, dlogits = loss_of(logits)
+    grads = net.backward(params, cache, dlogits)
+    assert_gradients_match(lambda: loss_of(net.forward(params, seqs, state0)[0])[0],
+                           params, grads)
+
+
 def test_squared_loss_head_gradients():
     rng = np.random.RandomState(2)
     net = RecurrentNetwork("gru", N_FEATURES, (3,), 2, head="many_to_one")

@@ -26,9 +26,12 @@ def _textbook(solver, params, grads, state, hp):
             m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
             new[k] = w - lr * m_hat / (np.sqrt(v_hat) + eps / np.sqrt(1 - b2**t))
             continue
-        if solver == "sgd":  # Nesterov momentum
+        if solver == "sgd":  # momentum: Nesterov's, or the classical heavy ball
             acc = hp["momentum"] * state["acc"][k] - lr * g
-            new[k] = w + hp["momentum"] * acc - lr * g
+            if hp["nesterovs_momentum"]:
+                new[k] = w + hp["momentum"] * acc - lr * g
+            else:
+                new[k] = w + acc
         elif solver == "adagrad":
             acc = state["acc"][k] + g * g
             new[k] = w - lr * g / (np.sqrt(acc) + eps)
@@ -39,21 +42,23 @@ def _textbook(solver, params, grads, state, hp):
     return new, {"t": t, **slots}
 
 
-@pytest.mark.parametrize("solver", _optimizers.SOLVERS)
+@pytest.mark.parametrize("solver, nesterov", [(s, True) for s in _optimizers.SOLVERS]
+                         + [("sgd", False)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_packed_steps_match_the_textbook(solver, dtype):
+def test_packed_steps_match_the_textbook(solver, nesterov, dtype):
+    hyper = {**HYPER, "nesterovs_momentum": nesterov}
     rng = np.random.default_rng(0)
     shapes = {"W_x": (5, 12), "W_h": (4, 12), "b": (12,), "W_y": (4, 3)}
     params = {k: rng.standard_normal(s).astype(dtype) for k, s in shapes.items()}
     original = {k: v.copy() for k, v in params.items()}
     opt = _optimizers.Optimizer(solver, params, _optimizers.init_state(solver, params),
-                                HYPER)
+                                hyper)
     expected = {k: v.astype(np.float64) for k, v in params.items()}
     ref_state = _optimizers.init_state(solver, expected)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     for _ in range(3):
         grads = {k: rng.standard_normal(s).astype(dtype) for k, s in shapes.items()}
-        expected, ref_state = _textbook(solver, expected, grads, ref_state, HYPER)
+        expected, ref_state = _textbook(solver, expected, grads, ref_state, hyper)
         opt.step(grads)
         for k in params:
             np.testing.assert_allclose(opt.params[k], expected[k], rtol=tol, atol=tol)

@@ -184,6 +184,13 @@ def test_early_stopping_scores_r2(ragged):
     assert 0.9 < reg.best_validation_score_ <= 1.0
 
 
+def test_early_stopping_needs_two_validation_samples(ragged):
+    X_train, _, y_train, _ = ragged
+    with pytest.raises(ValueError, match="R\\^2, which needs at least 2 samples; "
+                                         "validation_fraction=0.1 holds out 1"):
+        RNNRegressor(early_stopping=True).fit(X_train[:10], y_train[:10])
+
+
 def test_fitted_attributes_and_determinism(ragged):
     X_train, _, y_train, _ = ragged
     reg = RNNRegressor(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
@@ -221,6 +228,10 @@ def test_integer_targets_are_numbers(ragged):
         (np.r_[np.ones(39), np.nan], r"y contains NaN or infinity \(sample 39\)"),
         (np.r_[np.inf, np.ones(39)], r"y contains NaN or infinity \(sample 0\)"),
         (None, r"requires y to be passed"),
+        (np.ones(40) + 1j, r"Complex data not supported"),
+        (np.ones((40, 0)), r"y has shape \(40, 0\): at least 1 target"),
+        (np.r_[np.ones(5), 1e39, np.ones(34)],
+         r"y of sample 5 is too large for float32 \(the model's dtype\)"),
     ],
 )
 def test_bad_targets(ragged, y, message):
