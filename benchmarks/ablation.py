@@ -48,9 +48,11 @@ instead, defined in this file and patched in for the measurement only:
   Adam) done per parameter array, with temporaries, as skrnn did before, instead of on
   one packed vector; measured on whole fits of a small model (negation-sized data: 64
   sequences of 3-8 steps, H=64) and of the fit-rnn-32 workload.
-* ``blas-threads``: a small model's fit (per-step products below OpenBLAS's threshold
-  for threading) at BLAS's own thread count instead of one thread; nothing to measure
-  when the run itself uses one thread.
+* ``blas-threads``, ``blas-threads-786k``: a small model's fit at BLAS's own thread
+  count instead of the one thread skrnn uses below 2**20 multiply-adds per step: a
+  model below OpenBLAS's own threshold for threading (2**18; fit-rnn-32), and one
+  between the two (a GRU with H=64, 786,432). Nothing to measure when the run itself
+  uses one thread.
 * ``buckets``: ``RNNClassifier.fit`` with length-bucketed batches (pools of 8) against
   plain shuffled batches, for speed; and the test R^2 of both on a task whose target
   depends on the sequence length, for what it does to learning.
@@ -626,6 +628,7 @@ def ablations(quick=False):
     fit32 = Fit("fit-rnn-32", "rnn", 32, 64, n_fit, 50, 10)
     fit128 = Fit("fit-rnn-128", "rnn", 128, 64, n_fit, 50, 10)
     tiny = Fit("fit-rnn-64-tiny", "rnn", 64, 30, 64, 8, 3, epochs=40)
+    gru64 = Fit("fit-gru-64", "gru", 64, 64, n_fit, 50, 10)  # 64 x 64 x 192 per step
     gather = [(_network, "_project", project_onehot),
               (_network, "_scatter_rows", scatter_onehot)]
     rows = {
@@ -681,6 +684,8 @@ def ablations(quick=False):
                                                          PerParameterOptimizer)])),
         "blas-threads": ("one BLAS thread for a small model's fit (vs BLAS's count)",
                          fit32, lambda w: _fit_pair(w, [(_base, "_SMALL_STEP_PRODUCT", 0)])),
+        "blas-threads-786k": ("the same, 786k multiply-adds per step (GRU, H=64)", gru64,
+                              lambda w: _fit_pair(w, [(_base, "_SMALL_STEP_PRODUCT", 0)])),
         "buckets": ("length buckets of 8 batches (not the default: see quality)", fit128,
                     lambda w: _fit_pair(w, [(RNNClassifier, "_bucket_pool", 8)])[::-1]),
     }

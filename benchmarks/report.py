@@ -290,10 +290,11 @@ it undone / time with it, on the named workload); the others are not ablated.
   permutes, a zero initial state is written into the state buffer rather than made as
   arrays, and the padding rows of a buffer are zeroed one run of equal batch sizes (and
   all gates) at a time.
-- **One BLAS thread for small models' fits** [`blas-threads`] (per-step products below
-  OpenBLAS's own threshold for threading): a threaded call waits for its workers, and on
-  a machine whose other cores are busy that wait can be a scheduler time slice. With one
-  BLAS thread in the run this row measures nothing.
+- **One BLAS thread for small models' fits** [`blas-threads`, `blas-threads-786k`]
+  (below 2^20 multiply-adds in a step's recurrent product): such fits are no faster with
+  BLAS's threads, while a threaded call waits for its workers, and on a machine whose
+  other cores are busy that wait can be a scheduler time slice. With one BLAS thread in
+  the run these rows measure nothing.
 - **Factors hoisted out of the loop where that pays:** the vanilla cell's `f'(a_t)` for
   all steps in one vectorised operation before BPTT; BPTT stops at `t = 0` (the initial
   state is not trained, so `dL/dh_0` is not computed); a small vocabulary's bias is added
