@@ -597,12 +597,12 @@ def _blas_threads_for(step_product):
     G*H). Below 2**18 OpenBLAS does not split a product anyway; up to
     ``_SMALL_STEP_PRODUCT`` = 2**20 it does, but whole fits were no faster with two
     threads than with one on a quiet machine (``benchmarks/ablation.py``, rows
-    ``blas-threads`` and ``blas-threads-786k``). Every threaded call waits for its worker threads, though,
-    and on a machine whose other cores are busy that wait is a scheduler time slice:
-    the negation example's fit took 3.6 s with two threads on a busy 2-core machine, 0.2 s
-    with one, and a 64-unit bidirectional GRU on JapaneseVowels (step product 393,216)
-    10.0 s against 1.4 s. (scikit-learn's KMeans limits BLAS the same way around its own
-    loops.)
+    ``blas-threads`` and ``blas-threads-786k``). Every threaded call waits for its
+    worker threads, though, and on a machine whose other cores are busy that wait is a
+    scheduler time slice: the negation example's fit took 3.6 s with two threads on a
+    busy 2-core machine, 0.2 s with one, and a 64-unit bidirectional GRU on
+    JapaneseVowels (step product 393,216) 10.0 s against 1.4 s. (scikit-learn's KMeans
+    limits BLAS the same way around its own loops.)
     """
     if step_product >= _SMALL_STEP_PRODUCT:
         return contextlib.nullcontext()
@@ -624,10 +624,10 @@ def length_bucketed_batches(lengths, idx, batch_size, rng, pool=1):
     cut, and the order of all batches is shuffled. A batch's time loop runs to its
     longest member and a step costs nearly the same however many samples still run, so
     such batches do the same work in fewer steps: 1.28x faster fits with pools of 8 in
-    ``benchmarks/ablation.py`` (``docs/performance.md``). But a batch of equal lengths is also a biased sample
+    ``benchmarks/ablation.py``. But a batch of equal lengths is also a biased sample
     when the target depends on the length, and there it learned measurably worse
-    (``docs/performance.md``), so estimators use ``pool=1``: exact masking of padding
-    (see :mod:`skrnn._cells`) already makes padding free of arithmetic.
+    (``docs/performance.md``, with both figures), so estimators use ``pool=1``: exact
+    masking of padding (see :mod:`skrnn._cells`) already makes padding free of arithmetic.
 
     Parameters
     ----------
@@ -671,7 +671,8 @@ def _too_many_inputs(estimator, seqs, n_inputs):
     """The message when the weights for ``n_inputs`` inputs do not fit in memory."""
     name = type(estimator).__name__
     if seqs.kind == "dense":
-        return f"{name}: the input weights for {n_inputs} features per step do not fit in memory."
+        return (f"{name}: the input weights for {n_inputs} features per step do not fit in "
+                "memory.")
     if estimator.vocab_size is not None and n_inputs == estimator.vocab_size:
         what = f"vocab_size={n_inputs} tokens"
     else:

@@ -57,6 +57,7 @@ def test_python_examples_run(page):
                 expr, expected = promise
                 line = f"assert repr({expr}) == {expected!r}, repr({expr})"
             lines.append(line)
-        exec(compile("\n".join(lines), f"{page.name} block {index}", "exec"), namespace)  # noqa: S102
+        code = compile("\n".join(lines), f"{page.name} block {index}", "exec")
+        exec(code, namespace)  # noqa: S102
         ran += 1
     assert ran > 0
