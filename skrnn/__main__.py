@@ -16,6 +16,7 @@ A joblib file is a pickle: load only model files you trust.
 """
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -102,14 +103,31 @@ def _build_parser():
 
 
 def _read_documents(path, by_line):
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
+    try:
+        # utf-8-sig: a byte-order mark (as Windows editors write) is not a token
+        with open(path, encoding="utf-8-sig") as f:
+            text = f.read()
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path} is not UTF-8 text ({exc}). Convert it to UTF-8 first, "
+                         "e.g. with iconv.") from None
     if by_line:
         return [line for line in text.splitlines() if line.strip()]
     return [text]
 
 
+def _check_writable(path):
+    """Fail before training, not after it, if the model cannot be saved to ``path``."""
+    if os.path.isdir(path):
+        raise ValueError(f"cannot save the model to {path}: it is a directory.")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"cannot save the model to {path}: folder {folder} does not exist.")
+    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise ValueError(f"cannot save the model to {path}: no permission to write there.")
+
+
 def _train(args):
+    _check_writable(args.model)
     documents = _read_documents(args.text, args.by_line)
     model = RNNSequenceGenerator(
         cell=args.cell, hidden_layer_sizes=args.hidden_sizes, batch_size=args.batch_size,
@@ -117,6 +135,8 @@ def _train(args):
         bptt_steps=args.bptt_steps, state_reset_proba=args.state_reset_proba,
         max_time=args.max_time, analyzer=args.analyzer, lowercase=args.lowercase,
         random_state=args.random_state, verbose=0 if args.quiet else 1)
+    model._validate_hyperparameters()  # a bad option fails now, not after reading the text
+    model._validate_generator_params()
     n_tokens = sum(len(model._vectorizer().build_analyzer()(doc)) for doc in documents)
     if not args.quiet:
         print(f"Training on {n_tokens:,} tokens in {len(documents):,} document(s) from "
@@ -137,7 +157,13 @@ def _train(args):
 
 
 def _generate(args):
-    model = joblib.load(args.model)
+    if not os.path.isfile(args.model):
+        raise ValueError(f"{args.model} is not a file.")
+    try:
+        model = joblib.load(args.model)
+    except Exception as exc:  # noqa: BLE001 (unpickling a foreign file can raise anything)
+        raise ValueError(f"{args.model} is not a model file written by 'skrnn train' "
+                         f"({type(exc).__name__}: {exc}).") from None
     if not isinstance(model, RNNSequenceGenerator):
         print(f"skrnn: error: {args.model} holds a {type(model).__name__}, not an "
               "RNNSequenceGenerator written by 'skrnn train'.", file=sys.stderr)

@@ -62,7 +62,7 @@ def _check_real(name, value, low, high=None, low_open=False, high_open=False,
     if not ok:
         lo = "(" if low_open else "["
         hi = ")" if high_open else "]"
-        interval = f"{lo}{low}, {high if high is not None else 'inf'}{hi}"
+        interval = f"{lo}{low}, {high}{hi}" if high is not None else f"{lo}{low}, inf)"
         raise ValueError(f"{name} must be a number in {interval}, got {value!r}.")
 
 
@@ -374,7 +374,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         try:
             params = net.init_params(np.random.RandomState(seed), np.dtype(self.dtype))
         except MemoryError:
-            raise ValueError(_too_many_inputs(self, seqs, n_inputs)) from None
+            raise ValueError(_weights_do_not_fit(self, seqs, net)) from None
         opt = _optimizers.init_state(self.solver, params)
         history = {
             "loss_curve_": [], "n_iter_": 0, "t_": 0,
@@ -667,23 +667,29 @@ def _copy_state(state):
     return state
 
 
-def _too_many_inputs(estimator, seqs, n_inputs):
-    """The message when the weights for ``n_inputs`` inputs do not fit in memory."""
+def _weights_do_not_fit(estimator, seqs, net):
+    """The message when a new model's weights cannot be allocated: what makes them large."""
     name = type(estimator).__name__
-    if seqs.kind == "dense":
-        return (f"{name}: the input weights for {n_inputs} features per step do not fit in "
-                "memory.")
-    if estimator.vocab_size is not None and n_inputs == estimator.vocab_size:
-        what = f"vocab_size={n_inputs} tokens"
+    G, n_dirs = net.cell.n_gates, len(net.directions)
+    n_in, sizes = net.n_inputs, net.hidden_sizes
+    per_token = (n_in * G * sizes[0] + net.n_outputs * sizes[-1]) * n_dirs  # W_x[0], W_y
+    total, width = net.n_outputs * sizes[-1] * n_dirs, n_in
+    for H in sizes:
+        total += (width * G * H + H * G * H + G * H) * n_dirs
+        width = H * n_dirs
+    msg = (f"{name}: the model's ~{total:,} weights do not fit in memory "
+           f"(hidden_layer_sizes={sizes}, {n_in:,} inputs per step).")
+    if seqs.kind == "dense" or per_token < total / 2:
+        return msg
+    if estimator.vocab_size is not None and n_in == estimator.vocab_size:
+        return msg + " Most of them are rows for the vocab_size tokens."
+    if hasattr(seqs, "tokens"):  # a generator's corpus: documents laid end to end
+        pos = int(np.argmax(seqs.tokens))
+        i = int(np.searchsorted(seqs.starts, pos, side="right")) - 1
+        t, largest = pos - int(seqs.starts[i]), int(seqs.tokens[pos])
     else:
-        if hasattr(seqs, "tokens"):  # a generator's corpus: documents laid end to end
-            pos = int(np.argmax(seqs.tokens))
-            i = int(np.searchsorted(seqs.starts, pos, side="right")) - 1
-            t, largest = pos - int(seqs.starts[i]), int(seqs.tokens[pos])
-        else:
-            i, t = np.unravel_index(int(np.argmax(seqs.data)), seqs.data.shape)
-            largest = int(seqs.data[i, t])
-        what = (f"{n_inputs} tokens (token ids are read as a vocabulary of 0 .. the largest "
-                f"id, which is {largest} in sample {i}, step {t})")
-    return (f"{name}: the weights for {what} do not fit in memory. Map the tokens to ids "
-            "0 .. n_tokens - 1 (SequenceVectorizer does).")
+        i, t = np.unravel_index(int(np.argmax(seqs.data)), seqs.data.shape)
+        largest = int(seqs.data[i, t])
+    return msg + (f" Most of them are rows for the token ids, one per id from 0 to the "
+                  f"largest, {largest} (sample {i}, step {t}): map the tokens to ids "
+                  "0 .. n_tokens - 1 (SequenceVectorizer does).")

@@ -64,7 +64,17 @@ def pad_sequences(sequences, *, max_len=None, dtype=None, value=None, truncating
         raise TypeError("pad_sequences expects a list of sequences.")
     if truncating not in ("pre", "post"):
         raise ValueError(f"truncating must be 'pre' or 'post', got {truncating!r}.")
-    arrays = [np.asarray(s) for s in sequences]
+    arrays = []
+    for i, seq in enumerate(sequences):
+        try:
+            a = np.asarray(seq)
+        except ValueError as exc:
+            raise ValueError(f"pad_sequences: sequence {i} is not an array ({exc}).") from None
+        if a.size and a.dtype.kind not in "biuf":
+            what = "complex" if a.dtype.kind == "c" else f"of dtype {a.dtype}"
+            raise TypeError(f"pad_sequences: sequence {i} is {what}; sequences hold real "
+                            "numbers (text goes through skrnn.SequenceVectorizer).")
+        arrays.append(a)
     if len(arrays) == 0:
         raise ValueError("pad_sequences got an empty list of sequences.")
     n_dims = {a.ndim for a in arrays if a.size > 0}
@@ -83,7 +93,8 @@ def pad_sequences(sequences, *, max_len=None, dtype=None, value=None, truncating
     lengths = np.array([a.shape[0] if a.size > 0 else 0 for a in arrays])
     if max_len is None:
         max_len = int(lengths.max())
-    elif not isinstance(max_len, Integral) or max_len < 0:
+    elif not isinstance(max_len, Integral) or isinstance(max_len, (bool, np.bool_)) or \
+            max_len < 0:
         raise ValueError(f"max_len must be a non-negative integer, got {max_len!r}.")
     integer_out = np.issubdtype(dtype, np.integer)
     if value is None:
@@ -97,7 +108,19 @@ def pad_sequences(sequences, *, max_len=None, dtype=None, value=None, truncating
         if len(widths) > 1:
             raise ValueError(f"Sequences have different numbers of features: {sorted(widths)}.")
         n_features = widths.pop() if widths else 1
+        flat = [i for i, a in enumerate(arrays) if a.ndim == 1 and a.size > 0]
+        if n_features > 1 and flat:
+            raise ValueError(
+                f"Sequence {flat[0]} is 1-D (one value per step) but others have "
+                f"{n_features} features per step; give it shape (length, {n_features})."
+            )
         out = np.full((len(arrays), max_len, n_features), value, dtype=dtype)
+    if integer_out:
+        info = np.iinfo(dtype)
+        for i, a in enumerate(arrays):
+            if a.size and (a.min() < info.min or a.max() > info.max):
+                raise ValueError(f"pad_sequences: sequence {i} has values outside the range "
+                                 f"of {dtype} ({a.min()} .. {a.max()}).")
     for i, a in enumerate(arrays):
         if a.size == 0 or max_len == 0:
             continue
@@ -231,12 +254,23 @@ def check_sequences(X, *, n_features=None, dtype=np.float32, estimator_name="the
     return _check_dense(arr, n_features, dtype, estimator_name)
 
 
+_MAX_TOKEN_ID = 2**31  # ids index rows of W_x (SequenceVectorizer writes int32)
+
+
 def _check_index(arr, n_features, estimator_name):
     if arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:
         i, t = np.argwhere(arr > np.iinfo(np.int64).max)[0]
         raise ValueError(f"Token id {arr[i, t]} in {_describe(i, t)} is too large for a "
                          "token id.")
     ids = arr.astype(np.int64, copy=False)
+    too_large = ids >= _MAX_TOKEN_ID
+    if too_large.any():  # each id up to the largest is a row of weights
+        i, t = np.argwhere(too_large)[0]
+        raise ValueError(
+            f"Token id {ids[i, t]} in {_describe(i, t)} is too large: ids must be below "
+            "2**31, and a model has a row of weights for every id up to the largest. Map "
+            "the tokens to ids 0 .. n_tokens - 1 (SequenceVectorizer does)."
+        )
     bad = ids < -1
     if bad.any():
         i, t = np.argwhere(bad)[0]

@@ -1,8 +1,9 @@
 """Turn raw text into sequences of token ids, the input form of skrnn's estimators."""
 
 import re
+import warnings
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import partial
 from numbers import Integral, Real
 
@@ -21,7 +22,7 @@ def _analyze_words(doc, *, lowercase, pattern, tokenizer):
     if lowercase:
         doc = doc.lower()
     if tokenizer is not None:
-        return list(tokenizer(doc))
+        return _tokens_of(tokenizer(doc), doc, "tokenizer")
     return pattern.findall(doc)
 
 
@@ -31,7 +32,20 @@ def _analyze_chars(doc, *, lowercase):
 
 def _analyze_with(doc, *, analyzer):
     # A callable analyzer does all the preprocessing itself, as in CountVectorizer.
-    return list(analyzer(doc))
+    return _tokens_of(analyzer(doc), doc, "analyzer")
+
+
+def _tokens_of(tokens, doc, what):
+    """The list of str tokens a user's callable returned for ``doc``, or a clear error."""
+    if isinstance(tokens, (str, bytes)) or not isinstance(tokens, Iterable):
+        raise TypeError(f"The {what} must return a list of str tokens, got "
+                        f"{type(tokens).__name__} for the document {doc[:40]!r}.")
+    tokens = list(tokens)
+    for token in tokens:
+        if not isinstance(token, str):
+            raise TypeError(f"Tokens must be str, but the {what} returned {token!r} of type "
+                            f"{type(token).__name__} for the document {doc[:40]!r}.")
+    return tokens
 
 
 def _check_documents(raw_documents):
@@ -367,12 +381,6 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
                 "empty vocabulary; the documents contain no tokens. Check analyzer, "
                 "token_pattern and tokenizer."
             )
-        for token in total_count:
-            if not isinstance(token, str):
-                raise TypeError(
-                    f"Tokens must be str, but the analyzer returned {token!r} of type "
-                    f"{type(token).__name__}."
-                )
         # As in CountVectorizer: an int is a document count, a float a proportion.
         if isinstance(self.min_df, Integral):
             min_count = self.min_df
@@ -396,12 +404,19 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         analyze = self._check_params()
         token_lists = [analyze(doc) for doc in docs]
         if self.vocabulary is not None:
-            self.vocabulary_ = _fixed_vocabulary(self.vocabulary)
-            self.fixed_vocabulary_ = True
+            vocabulary = _fixed_vocabulary(self.vocabulary)
+            if self.lowercase and not callable(self.analyzer) and any(
+                t != t.lower() for t in vocabulary
+            ):
+                warnings.warn("Upper case characters found in vocabulary while 'lowercase' "
+                              "is True. These entries will not be matched with any documents")
         else:
-            self.vocabulary_ = self._learn_vocabulary(token_lists)
-            self.fixed_vocabulary_ = False
-        return token_lists
+            vocabulary = self._learn_vocabulary(token_lists)
+        return token_lists, vocabulary, self.vocabulary is not None
+
+    def _set_vocabulary(self, vocabulary, fixed):
+        self.vocabulary_ = vocabulary
+        self.fixed_vocabulary_ = fixed
 
     def fit(self, raw_documents, y=None):
         """Learn the vocabulary of the documents.
@@ -418,7 +433,8 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         self : SequenceVectorizer
             The fitted vectorizer.
         """
-        self._fit(raw_documents)
+        _, vocabulary, fixed = self._fit(raw_documents)
+        self._set_vocabulary(vocabulary, fixed)
         return self
 
     def fit_transform(self, raw_documents, y=None):
@@ -439,8 +455,12 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
             Token ids padded with -1 (``output="index"``), or one-hot rows with
             NaN padding steps (``output="onehot"``).
         """
-        token_lists = self._fit(raw_documents)
-        return self._to_output(self._encode_tokens(token_lists))
+        token_lists, vocabulary, fixed = self._fit(raw_documents)
+        # Encoded before anything is assigned: an unknown token (handle_unknown="error")
+        # leaves a fitted vectorizer as it was.
+        out = self._to_output(self._encode_tokens(token_lists, vocabulary), len(vocabulary))
+        self._set_vocabulary(vocabulary, fixed)
+        return out
 
     def transform(self, raw_documents):
         """Encode documents as sequences of token ids (or one-hot rows).
@@ -467,8 +487,8 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         analyze = self._check_params()
         return self._encode_tokens(analyze(doc) for doc in docs)
 
-    def _encode_tokens(self, token_lists):
-        vocabulary = self.vocabulary_
+    def _encode_tokens(self, token_lists, vocabulary=None):
+        vocabulary = self.vocabulary_ if vocabulary is None else vocabulary
         sequences = []
         for i, tokens in enumerate(token_lists):
             ids = np.fromiter((vocabulary.get(t, -1) for t in tokens), dtype=np.int32)
@@ -487,12 +507,13 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
             sequences.append(ids)
         return sequences
 
-    def _to_output(self, sequences):
+    def _to_output(self, sequences, n_tokens=None):
+        n_tokens = len(self.vocabulary_) if n_tokens is None else n_tokens
         n_steps = max(1, max(len(s) for s in sequences))
         X = pad_sequences(sequences, max_len=n_steps, dtype=np.int32)
         if self.output == "index":
             return X
-        onehot = np.full((*X.shape, len(self.vocabulary_)), np.nan, dtype=self.dtype)
+        onehot = np.full((*X.shape, n_tokens), np.nan, dtype=self.dtype)
         docs, steps = np.nonzero(X >= 0)
         onehot[docs, steps] = 0
         onehot[docs, steps, X[docs, steps]] = 1

@@ -371,13 +371,29 @@ def test_solver_change_under_warm_start_starts_a_new_optimizer(toy):
     assert clf.n_iter_ == 4
 
 
-def test_token_ids_that_cannot_be_a_vocabulary(toy):
-    with pytest.raises(ValueError, match=r"the largest id, which is 1000000000 in sample 0, "
-                                         r"step 0\) do not fit in memory"):
-        RNNClassifier(hidden_layer_sizes=(4,)).fit(np.array([[10**9, 2], [3, -1]]), [0, 1])
+def test_token_ids_that_cannot_be_a_vocabulary(toy, monkeypatch):
+    with pytest.raises(ValueError, match="Token id 10000000000 in sample 0, step 0 is too "
+                                         "large: ids must be below 2\\*\\*31"):
+        RNNClassifier().fit(np.array([[10**10, 2], [3, -1]]), [0, 1])
     with pytest.raises(ValueError, match="Token id 18446744073709551615 in sample 1, step 0 "
                                          "is too large"):
         RNNClassifier().fit(np.array([[1, 2], [2**64 - 1, 0]], dtype=np.uint64), [0, 1])
+    # Below 2**31, weights that do not fit in memory are named with what makes them large.
+    from skrnn._network import RecurrentNetwork
+
+    def no_memory(self, rng, dtype):
+        raise MemoryError
+
+    monkeypatch.setattr(RecurrentNetwork, "init_params", no_memory)
+    with pytest.raises(ValueError, match=r"weights do not fit in memory .* rows for the "
+                                         r"token ids, one per id from 0 to the largest, "
+                                         r"10000000 \(sample 1, step 0\)"):
+        RNNClassifier(hidden_layer_sizes=(4,)).fit(np.array([[2, -1], [10**7, 3]]), [0, 1])
+    with pytest.raises(ValueError, match=r"~4,008,000 weights do not fit in memory "
+                                         r"\(hidden_layer_sizes=\(2000,\), 1 inputs per "
+                                         r"step\)\.$"):
+        RNNClassifier(hidden_layer_sizes=(2000,)).fit(toy[0], toy[1])
+    monkeypatch.undo()
     clf = _fast(max_iter=1)
     with pytest.warns(ConvergenceWarning):
         clf.fit(np.array([[1, 2], [0, 1]]), [0, 1])

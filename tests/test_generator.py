@@ -532,6 +532,35 @@ def test_cli_reports_errors(cli_model, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["train", "in.txt", "out.joblib", "--hidden-sizes", "0"])
     assert exc.value.code == 2
+    # A file that is not a model: a message, not a traceback.
+    not_a_model = tmp_path / "notes.txt"
+    not_a_model.write_text("not a model\n", encoding="utf-8")
+    assert main(["generate", str(not_a_model)]) == 1
+    assert "notes.txt is not a model file written by 'skrnn train'" in capsys.readouterr().err
+    # The output path is checked before training, not after it.
+    text = tmp_path / "t.txt"
+    text.write_text("hey how are you", encoding="utf-8")
+    assert main(["train", str(text), str(tmp_path / "no" / "m.joblib")]) == 1
+    err = capsys.readouterr().err
+    assert "cannot save the model to" in err and "does not exist" in err
+    assert main(["train", str(text), str(tmp_path)]) == 1
+    assert "it is a directory" in capsys.readouterr().err
+    assert main(["train", str(text), str(tmp_path / "m.joblib"), "--lr", "inf"]) == 1
+    expected = "skrnn: error: learning_rate_init must be a number in (0, inf), got inf.\n"
+    assert capsys.readouterr() == ("", expected)  # before any progress line
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("café".encode("latin-1"))
+    assert main(["train", str(latin), str(tmp_path / "m.joblib")]) == 1
+    assert "latin.txt is not UTF-8 text" in capsys.readouterr().err
+
+
+def test_cli_ignores_a_byte_order_mark(tmp_path):
+    text = tmp_path / "bom.txt"
+    text.write_bytes("\ufeffhey hey".encode("utf-8"))
+    model = tmp_path / "m.joblib"
+    assert main(["train", str(text), str(model), "--epochs", "1", "--hidden-sizes", "4",
+                 "--quiet"]) == 0
+    assert "\ufeff" not in joblib.load(model).classes_
 
 
 def test_cli_train_prints_progress(tmp_path, capsys):

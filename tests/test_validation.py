@@ -32,6 +32,18 @@ def test_pad_sequences_errors():
         pad_sequences([[1]], truncating="middle")
     with pytest.raises(ValueError, match="empty list"):
         pad_sequences([])
+    with pytest.raises(ValueError, match=r"Sequence 1 is 1-D \(one value per step\) but "
+                                         r"others have 3 features per step"):
+        pad_sequences([np.zeros((2, 3)), [1.0, 2.0]])
+    assert pad_sequences([np.zeros((2, 1)), [1.0, 2.0]]).shape == (2, 2, 1)  # univariate
+    with pytest.raises(ValueError, match="sequence 1 has values outside the range of int32"):
+        pad_sequences([[1], [2**40]])
+    with pytest.raises(TypeError, match="sequence 0 is complex"):
+        pad_sequences([[1j]])
+    with pytest.raises(TypeError, match="sequence 1 is of dtype <U1.*SequenceVectorizer"):
+        pad_sequences([[1], ["a", "b"]])
+    with pytest.raises(ValueError, match="max_len must be a non-negative integer, got True"):
+        pad_sequences([[1]], max_len=True)
 
 
 def test_check_sequences_lengths_and_kinds():

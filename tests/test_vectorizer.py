@@ -2,6 +2,7 @@
 
 import pickle
 import re
+import warnings
 
 import joblib
 import numpy as np
@@ -75,8 +76,35 @@ def test_callable_analyzer_does_its_own_preprocessing():
 
 def test_callable_analyzer_returning_non_str_tokens():
     vec = SequenceVectorizer(analyzer=lambda doc: [len(doc)])
-    with pytest.raises(TypeError, match="Tokens must be str"):
+    with pytest.raises(TypeError, match="Tokens must be str, but the analyzer returned 3 "
+                                        "of type int for the document 'abc'"):
         vec.fit(["abc"])
+    with pytest.raises(TypeError, match="analyzer must return a list of str tokens, got "
+                                        "NoneType for the document 'abc'"):
+        SequenceVectorizer(analyzer=lambda doc: None).fit(["abc"])
+    with pytest.raises(TypeError, match="the tokenizer returned"):
+        SequenceVectorizer(tokenizer=lambda doc: [[doc]]).fit(["abc"])
+    # also at transform, with a fixed vocabulary (not silently unknown tokens)
+    fixed = SequenceVectorizer(analyzer=lambda doc: [len(doc)], vocabulary=["a"])
+    with pytest.raises(TypeError, match="Tokens must be str"):
+        fixed.fit_transform(["abc"])
+
+
+def test_upper_case_fixed_vocabulary_with_lowercase_warns():
+    # as CountVectorizer: such entries can never match a lowercased document
+    with pytest.warns(UserWarning, match="Upper case characters found in vocabulary"):
+        SequenceVectorizer(vocabulary=["A", "b"]).fit(["A b"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        SequenceVectorizer(vocabulary=["A"], lowercase=False).fit(["A"])
+
+
+def test_failed_fit_transform_leaves_the_fitted_vectorizer_unchanged():
+    vec = SequenceVectorizer(handle_unknown="error").fit(["x y z"])
+    vec.set_params(vocabulary=["a"])
+    with pytest.raises(ValueError, match="Unknown token 'b' in document 0"):
+        vec.fit_transform(["a b"])
+    assert vec.vocabulary_ == {"x": 0, "y": 1, "z": 2} and not vec.fixed_vocabulary_
 
 
 def test_tokenizer_overrides_token_pattern():

@@ -43,7 +43,7 @@ _NEGATION_DESCR = """\
 Negation sentiment sentences
 ----------------------------
 
-78 short English phrases built from a dozen words ("good", "bad", "happy", "sad",
+78 short English phrases built from 18 words ("good", "bad", "happy", "sad",
 "not", "very", "at all", ...) and labelled positive (1) or negative (0). The label
 depends on negation and word order ("i am not at all bad" is positive), so a
 bag-of-words model cannot solve it while a small recurrent network can.
