@@ -290,10 +290,11 @@ it undone / time with it, on the named workload); the others are not ablated.
   permutes, a zero initial state is written into the state buffer rather than made as
   arrays, and the padding rows of a buffer are zeroed one run of equal batch sizes (and
   all gates) at a time.
-- **One BLAS thread for small models' fits** [`blas-threads`, `blas-threads-786k`]
-  (below 2^20 multiply-adds in a step's recurrent product): such fits are no faster with
-  BLAS's threads, while a threaded call waits for its workers, and on a machine whose
-  other cores are busy that wait can be a scheduler time slice. With one BLAS thread in
+- **One BLAS thread for small models' fits** [`blas-threads`] (per-step products below
+  OpenBLAS's own threshold for threading, 2^18 multiply-adds): a threaded call waits
+  for its workers, and on a machine whose other cores are busy that wait can be a
+  scheduler time slice. Just above the threshold [`blas-threads-786k`] BLAS's threads
+  pay a little on a quiet machine, so skrnn keeps them there. With one BLAS thread in
   the run these rows measure nothing.
 - **Factors hoisted out of the loop where that pays:** the vanilla cell's `f'(a_t)` for
   all steps in one vectorised operation before BPTT; BPTT stops at `t = 0` (the initial

@@ -35,7 +35,7 @@ from ._workspace import Workspace
 # Memory bound for prediction: at most this many float entries per gate buffer per chunk.
 _PREDICT_CHUNK_ELEMENTS = 2**23
 # Below this many multiply-adds per step (batch x H x G*H), fit runs BLAS on one thread.
-_SMALL_STEP_PRODUCT = 2**20
+_SMALL_STEP_PRODUCT = 2**18
 _THREADPOOLS = None  # a threadpoolctl.ThreadpoolController, made on first use
 
 
@@ -594,15 +594,16 @@ def _blas_threads_for(step_product):
     """One BLAS thread for a model whose per-step products are small, else no change.
 
     ``step_product`` is the multiply-adds of one step's recurrent product (batch x H x
-    G*H). Below 2**18 OpenBLAS does not split a product anyway; up to
-    ``_SMALL_STEP_PRODUCT`` = 2**20 it does, but whole fits were no faster with two
-    threads than with one on a quiet machine (``benchmarks/ablation.py``, rows
-    ``blas-threads`` and ``blas-threads-786k``). Every threaded call waits for its
-    worker threads, though, and on a machine whose other cores are busy that wait is a
+    G*H). Below ``_SMALL_STEP_PRODUCT`` (OpenBLAS's own threshold for splitting a
+    product) the time loop's products run on one thread anyway, and the few products
+    over all steps are too small for threads to pay off; but every threaded call waits
+    for its worker threads, and on a machine whose other cores are busy that wait is a
     scheduler time slice: the negation example's fit took 3.6 s with two threads on a
-    busy 2-core machine, 0.2 s with one, and a 64-unit bidirectional GRU on
-    JapaneseVowels (step product 393,216) 10.0 s against 1.4 s. (scikit-learn's KMeans
-    limits BLAS the same way around its own loops.)
+    busy 2-core machine, 0.2 s with one. (scikit-learn's KMeans limits BLAS the same way
+    around its own loops.) Above it, BLAS's threads pay on a quiet machine, if little: a
+    fit at 786k multiply-adds per step was 1.01-1.15x faster with two threads than with
+    one in four of five runs, 1.16x slower in the fifth (``benchmarks/ablation.py``, row
+    ``blas-threads-786k``).
     """
     if step_product >= _SMALL_STEP_PRODUCT:
         return contextlib.nullcontext()
