@@ -319,7 +319,9 @@ class RNNSequenceGenerator(BaseRNN):
         token, read with carried state) and stop when it stops improving; the best
         weights are kept. With at least ``1 / validation_fraction`` documents, a
         random ``validation_fraction`` of them is held out; with fewer (one long text,
-        say), the last ``validation_fraction`` of the tokens of every document.
+        say), the last ``validation_fraction`` of the tokens of every document. A
+        held-out part with no token to predict (every piece shorter than 2 tokens) is
+        an error.
     validation_fraction : float, default=0.1
         Share of the documents (or tokens) held out for early stopping.
     warm_start : bool, default=False
