@@ -115,6 +115,13 @@ def _read_documents(path, by_line):
     return [text]
 
 
+# The estimator's parameters that train's options set, by option name.
+_OPTIONS = {"hidden_layer_sizes": "--hidden-sizes", "batch_size": "--batch-size",
+            "learning_rate_init": "--lr", "clip_norm": "--clip-norm", "max_iter": "--epochs",
+            "bptt_steps": "--bptt-steps", "state_reset_proba": "--state-reset-proba",
+            "max_time": "--max-time"}
+
+
 def _check_writable(path):
     """Fail before training, not after it, if the model cannot be saved to ``path``."""
     if os.path.isdir(path):
@@ -135,8 +142,15 @@ def _train(args):
         bptt_steps=args.bptt_steps, state_reset_proba=args.state_reset_proba,
         max_time=args.max_time, analyzer=args.analyzer, lowercase=args.lowercase,
         random_state=args.random_state, verbose=0 if args.quiet else 1)
-    model._validate_hyperparameters()  # a bad option fails now, not after reading the text
-    model._validate_generator_params()
+    try:  # a bad option fails now, not after reading the text; named as an option
+        model._validate_hyperparameters()
+        model._validate_generator_params()
+    except ValueError as exc:
+        message = str(exc)
+        for parameter, option in _OPTIONS.items():
+            if message.startswith(parameter + " "):
+                message = option + message[len(parameter):]
+        raise ValueError(message) from None
     n_tokens = sum(len(model._vectorizer().build_analyzer()(doc)) for doc in documents)
     if not args.quiet:
         print(f"Training on {n_tokens:,} tokens in {len(documents):,} document(s) from "

@@ -546,8 +546,10 @@ def test_cli_reports_errors(cli_model, tmp_path, capsys):
     assert main(["train", str(text), str(tmp_path)]) == 1
     assert "it is a directory" in capsys.readouterr().err
     assert main(["train", str(text), str(tmp_path / "m.joblib"), "--lr", "inf"]) == 1
-    expected = "skrnn: error: learning_rate_init must be a number in (0, inf), got inf.\n"
-    assert capsys.readouterr() == ("", expected)  # before any progress line
+    expected = "skrnn: error: --lr must be a number in (0, inf), got inf.\n"
+    assert capsys.readouterr() == ("", expected)  # named as the option, before any progress
+    assert main(["train", str(text), str(tmp_path / "m.joblib"), "--epochs", "0"]) == 1
+    assert "--epochs must be an integer >= 1, got 0." in capsys.readouterr().err
     latin = tmp_path / "latin.txt"
     latin.write_bytes("café".encode("latin-1"))
     assert main(["train", str(latin), str(tmp_path / "m.joblib")]) == 1
