@@ -22,6 +22,8 @@ the caller's order on the way out) so that, at step ``t``, the samples with a
 real step are a leading block of rows: see :mod:`skrnn._cells`.
 """
 
+from bisect import bisect_right
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -134,9 +136,7 @@ class RecurrentNetwork:
             if state0 is not None:
                 state0 = {k: tuple(s[order] for s in v) for k, v in state0.items()}
         T = data.shape[1]
-        # batch_sizes[t]: how many samples have a real step t (a leading block); Python
-        # ints, read at every step.
-        batch_sizes = np.searchsorted(-lengths, -np.arange(T), side="right").tolist()
+        batch_sizes = _batch_sizes(lengths, T)
         rev = _reversal_index(lengths, T) if self.bidirectional else None
 
         # time-major copy: each step's rows are then contiguous
@@ -176,8 +176,8 @@ class RecurrentNetwork:
         W_y, b_y = params["W_y"], params["b_y"]
         if self.head == "many_to_one":
             # h_final = Hs[len_i] of each direction (Hs[0] = h_0 for an empty sequence)
-            feats = np.concatenate([final_states[f"l{k}{d}"][0] for d in self.directions],
-                                   axis=1)
+            top = [final_states[f"l{k}{d}"][0] for d in self.directions]
+            feats = top[0] if len(top) == 1 else np.concatenate(top, axis=1)
             logits = feats @ W_y + b_y
         else:
             feats = x  # (T, B, D)
@@ -213,10 +213,14 @@ class RecurrentNetwork:
             # direction's output at step 0 (it reads the sequence back to front): route the
             # gradient there. An empty sequence's h_final is h_0, a constant.
             dx = ws.zeros("dx", (T, B, n_dirs * n_top), dlogits.dtype)
-            real = np.flatnonzero(lengths)
-            dx[lengths[real] - 1, real, :n_top] = dfeats[real, :n_top]
+            if B and lengths[B - 1]:  # sorted: no empty sequence (as always in fit)
+                real, last = np.arange(B), lengths - 1
+            else:
+                real = np.flatnonzero(lengths)
+                last, dfeats = lengths[real] - 1, dfeats[real]
+            dx[last, real, :n_top] = dfeats[:, :n_top]
             if self.bidirectional and real.size:
-                dx[0, real, n_top:] = dfeats[real, n_top:]
+                dx[0, real, n_top:] = dfeats[:, n_top:]
         else:
             dlog = _flatten(dlogits.transpose(1, 0, 2))  # time-major
             flat = _flatten(feats)
@@ -262,6 +266,15 @@ class RecurrentNetwork:
                     dx_below = d_in if dx_below is None else dx_below + d_in
             dx = dx_below
         return grads
+
+
+def _batch_sizes(lengths, T):
+    """batch_sizes[t]: how many samples have a real step t, for ``lengths`` sorted in
+    decreasing order (they are then a leading block of rows). A list of Python ints, read
+    at every step; found by bisection, cheaper than NumPy calls on a minibatch."""
+    ascending = lengths.tolist()[::-1]
+    B = len(ascending)
+    return [B - bisect_right(ascending, t) for t in range(T)]
 
 
 def _flatten(a):

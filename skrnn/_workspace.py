@@ -88,6 +88,11 @@ class _Fresh:
 FRESH = _Fresh()
 
 
+# Zeroing one padded block is a NumPy call (~1 us); filling a whole buffer of this many
+# floats costs about the same, so a small buffer with several blocks is filled whole.
+_FILL_PER_CALL = 4096
+
+
 def zero_padding(A, batch_sizes, first=0, gates=False):
     """Zero the rows of ``A[first + t]`` past ``batch_sizes[t]``, the finished samples.
 
@@ -96,18 +101,25 @@ def zero_padding(A, batch_sizes, first=0, gates=False):
     (see :mod:`skrnn._cells`). ``A`` is (T', B, ...), or (G, T', B, H) with ``gates``
     (every gate at once). ``batch_sizes`` never increases, so the steps that share a
     batch size are one slice, zeroed in one call; a batch of equal lengths has no
-    padding at all.
+    padding at all. A small buffer with several such slices is zeroed whole, in one
+    call (the cells overwrite its real rows).
     """
     B = A.shape[2 if gates else 1]
     lead = (slice(None),) if gates else ()
     T = len(batch_sizes)
+    blocks = []
     t = 0
     while t < T:
-        n = int(batch_sizes[t])
+        n = batch_sizes[t]
         end = t + 1
         while end < T and batch_sizes[end] == n:
             end += 1
         if n < B:
-            A[lead + (slice(first + t, first + end), slice(n, None))] = 0
+            blocks.append(lead + (slice(first + t, first + end), slice(n, None)))
         t = end
+    if len(blocks) > 1 and A.size <= _FILL_PER_CALL * len(blocks):
+        A.fill(0)
+        return A
+    for block in blocks:
+        A[block] = 0
     return A

@@ -158,6 +158,42 @@ def test_padding_is_skipped_exactly(cell):
             np.testing.assert_allclose(sa, sb, rtol=1e-12, atol=1e-12)
 
 
+def test_batch_sizes_count_the_samples_with_a_real_step():
+    """batch_sizes[t] = #{i : len_i > t}: a sample whose last step was t - 1 is not run at
+    step t (an off-by-one here ran each finished sample one step too many)."""
+    from skrnn._network import _batch_sizes
+
+    for lengths in ([6, 5, 3, 1, 0], [4, 4, 4], [1], [0, 0], [9, 2, 2, 2, 1, 1]):
+        lengths = np.array(lengths)
+        T = int(lengths.max()) + 1
+        assert _batch_sizes(lengths, T) == [int((lengths > t).sum()) for t in range(T)]
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("with_workspace", [False, True])
+def test_states_are_zero_past_each_samples_end(cell, with_workspace):
+    """Hs[t + 1, i] = 0 once sample i has ended (t >= len_i), as the cells' docs promise,
+    also in a reused workspace whose buffers hold an earlier batch's values."""
+    from skrnn._workspace import Workspace
+
+    rng = np.random.RandomState(8)
+    net = RecurrentNetwork(cell, N_FEATURES, (4, 3), N_CLASSES, head="many_to_many")
+    params = _perturbed_params(net, rng)
+    seqs, _ = _batch("dense", rng)
+    ws = Workspace() if with_workspace else None
+    if with_workspace:  # fill the buffers with non-zero states first
+        full = Sequences(rng.normal(size=seqs.data.shape), np.full(len(LENGTHS), 6), "dense",
+                         N_FEATURES)
+        net.forward(params, full, return_cache=True, workspace=ws)
+    _, _, cache = net.forward(params, seqs, return_cache=True, workspace=ws)
+    lengths = cache["lengths"]  # the order the network computed in
+    for layer, name in zip(cache["layers"], ("l0", "l1")):
+        Hs = layer[name]["Hs"]
+        for i, n in enumerate(lengths):
+            assert np.any(Hs[1 : n + 1, i] != 0) or n == 0
+            assert not np.any(Hs[n + 1 :, i]), (name, i, n)
+
+
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_each_sample_is_independent_of_the_batch(cell):
     """A sample's output is the same alone as inside a ragged batch (no leakage via padding)."""
