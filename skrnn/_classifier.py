@@ -162,9 +162,10 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         if y.shape[0] != n_samples:
             raise ValueError(f"X has {n_samples} sequences but y has {y.shape[0]} labels.")
         check_classification_targets(y)
+        labels = unique_labels(y)
         if continuing:
             known = self.classes_
-            given = classes if partial else (None if y.size == 0 else unique_labels(y))
+            given = classes if partial else (None if y.size == 0 else labels)
             if not partial and not np.array_equal(given, known):
                 raise ValueError(f"warm_start can only continue with the same classes: fitted "
                                  f"{known!r}, got {given!r}.")
@@ -175,8 +176,8 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         elif partial:
             known = unique_labels(classes)
         else:
-            known = unique_labels(y)
-        unseen = np.setdiff1d(unique_labels(y), known)
+            known = labels
+        unseen = np.setdiff1d(labels, known)
         if unseen.size:
             raise ValueError(f"y contains labels {unseen!r} that are not in classes "
                              f"{known!r}.")

@@ -110,7 +110,12 @@ class RecurrentNetwork:
 
     def weight_names(self, params):
         """Parameters that L2 regularisation applies to (weights, not biases)."""
-        return [k for k in params if k.split(".")[-1] in ("W_x", "W_h", "W_y")]
+        keys = tuple(params)
+        cached = getattr(self, "_weight_names", None)
+        if cached is None or cached[0] != keys:  # asked at every minibatch: kept
+            cached = (keys, [k for k in keys if k.split(".")[-1] in ("W_x", "W_h", "W_y")])
+            self._weight_names = cached
+        return cached[1]
 
     # ------------------------------------------------------------------ forward
 
@@ -127,8 +132,11 @@ class RecurrentNetwork:
         data, lengths = seqs.data, np.asarray(seqs.lengths)
         B = data.shape[0]
         dtype = params["W_y"].dtype
-        # The minibatches of fit come sorted already (see length_bucketed_batches).
-        identity = bool((lengths[1:] <= lengths[:-1]).all())
+        # The minibatches of fit come sorted already (see length_bucketed_batches). Python
+        # lists: a minibatch's lengths are a few dozen ints, and sorting sorted input is
+        # one linear pass.
+        as_list = lengths.tolist()
+        identity = as_list == sorted(as_list, reverse=True)
         order = None
         if not identity:
             order = np.argsort(-lengths, kind="stable")
@@ -136,7 +144,7 @@ class RecurrentNetwork:
             if state0 is not None:
                 state0 = {k: tuple(s[order] for s in v) for k, v in state0.items()}
         T = data.shape[1]
-        batch_sizes = _batch_sizes(lengths, T)
+        batch_sizes = _batch_sizes(lengths if order is not None else as_list, T)
         rev = _reversal_index(lengths, T) if self.bidirectional else None
 
         # time-major copy: each step's rows are then contiguous
@@ -207,7 +215,7 @@ class RecurrentNetwork:
         n_dirs = len(self.directions)
         if self.head == "many_to_one":
             grads["W_y"] = feats.T @ dlogits
-            grads["b_y"] = dlogits.sum(axis=0)
+            grads["b_y"] = np.add.reduce(dlogits, axis=0)
             dfeats = dlogits @ W_y.T  # (B, n_dirs * H)
             # h_final of sample i is the forward output at step len_i - 1, and the reversed
             # direction's output at step 0 (it reads the sequence back to front): route the
@@ -251,9 +259,9 @@ class RecurrentNetwork:
                     grads[name + "." + key] = g
                 G = dZx.shape[0]
                 dZ3 = dZx.reshape(G, T * B, H)  # per gate, all steps as rows
-                grads[name + ".b"] = dZ3.sum(axis=1).reshape(G * H)
+                grads[name + ".b"] = np.add.reduce(dZ3, axis=1).reshape(G * H)
                 if k == 0 and index_input:
-                    grads[name + ".W_x"] = _scatter_rows(x, dZ3, self.n_inputs)
+                    grads[name + ".W_x"] = _scatter_rows(x, dZ3, self.n_inputs, ws)
                 else:
                     grads[name + ".W_x"] = _side_by_side(np.matmul(_flatten(x).T, dZ3))
                 if k > 0:
@@ -272,7 +280,7 @@ def _batch_sizes(lengths, T):
     """batch_sizes[t]: how many samples have a real step t, for ``lengths`` sorted in
     decreasing order (they are then a leading block of rows). A list of Python ints, read
     at every step; found by bisection, cheaper than NumPy calls on a minibatch."""
-    ascending = lengths.tolist()[::-1]
+    ascending = (lengths.tolist() if isinstance(lengths, np.ndarray) else list(lengths))[::-1]
     B = len(ascending)
     return [B - bisect_right(ascending, t) for t in range(T)]
 
@@ -338,7 +346,7 @@ def _project(x, W_x, b, index, scale, out):
     return out
 
 
-def _scatter_rows(ids, dZ3, n_inputs):
+def _scatter_rows(ids, dZ3, n_inputs, ws=FRESH):
     """dW_x for token-id input: X^T dZ with X the one-hot rows of ``ids``, i.e. the sum
     of the rows of ``dZ3[g]`` (T*B, H) that share an id, for every gate g; returned in
     the (V, G*H) layout of ``W_x``.
@@ -346,15 +354,18 @@ def _scatter_rows(ids, dZ3, n_inputs):
     X is built as a CSR matrix with one entry per row (its structure is just the ids, no
     sorting), and ``X.T @ dZ2`` is then a single scatter-add pass in compiled code. For
     a tiny batch, building the sparse matrix costs more than the arithmetic, and a dense
-    one-hot product is used instead. Padding rows are included as they are: their id is
+    one-hot product is used instead, its columns gathered from an identity matrix kept
+    in the workspace ``ws``. Padding rows are included as they are: their id is
     0 but their gradient is exactly zero (see :mod:`skrnn._cells`), so no mask and no
     copy of ``dZ2`` is needed.
     """
     rows = ids.reshape(-1)
     G, _, H = dZ3.shape
     if rows.size * n_inputs * G * H <= _DENSE_SCATTER_LIMIT:
-        onehot_T = (np.arange(n_inputs)[:, None] == rows[None, :]).astype(dZ3.dtype)
-        return _side_by_side(np.matmul(onehot_T, dZ3))
+        eye = ws.constant(("eye", n_inputs, dZ3.dtype.str),
+                          lambda: np.eye(n_inputs, dtype=dZ3.dtype))
+        onehot = np.take(eye, rows, axis=0)  # (T*B, V): a gather of whole rows
+        return _side_by_side(np.matmul(onehot.T, dZ3))
     onehot_T = sp.csr_matrix(
         (np.ones(rows.size, dtype=dZ3.dtype), rows, np.arange(rows.size + 1)),
         shape=(rows.size, n_inputs),
@@ -409,8 +420,10 @@ def log_softmax(logits):
     Plain NumPy rather than ``scipy.special.logsumexp``, whose array-API dispatch cost
     more than the arithmetic on a minibatch's logits.
     """
-    z = logits - logits.max(axis=-1, keepdims=True)
-    z -= np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    # The ufuncs' own reductions: the same arithmetic as .max() and .sum() without their
+    # Python wrappers, which cost as much as the work on a minibatch's logits.
+    z = logits - np.maximum.reduce(logits, axis=-1, keepdims=True)
+    z -= np.log(np.add.reduce(np.exp(z), axis=-1, keepdims=True))
     return z
 
 

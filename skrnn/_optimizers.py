@@ -28,18 +28,16 @@ def init_state(solver, params):
     return state
 
 
-def clip_by_global_norm(grads, clip_norm):
-    """Scale the gradients by ``clip_norm / ||g||`` when their global norm exceeds it.
+def clip_by_global_norm(g, clip_norm):
+    """Scale the gradient by ``clip_norm / ||g||`` when its global norm exceeds it.
 
-    ``grads`` is a list of arrays (views of the packed gradient, one per parameter); the
-    norm is over all of them together, so the update's direction is kept (Pascanu et al.,
-    2013). Returns the norm before clipping.
+    ``g`` is the packed gradient, one vector for all parameters: the norm is over all of
+    them together, so the update's direction is kept (Pascanu et al., 2013), and it is
+    one BLAS dot product. Returns the norm before clipping.
     """
-    norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads)))
+    norm = float(np.sqrt(np.dot(g, g)))
     if clip_norm is not None and norm > clip_norm:
-        scale = clip_norm / norm
-        for g in grads:
-            g *= scale
+        g *= clip_norm / norm
     return norm
 
 
@@ -85,7 +83,6 @@ class Optimizer:
             self._slots[slot] = self._pack(state[slot])
             self.state[slot] = self._views(self._slots[slot])
         self._grad = np.empty_like(self.vector)
-        self._grad_views = list(self._views(self._grad).values())
         # Adam's step size is a float64 scalar and its update is computed in float64 (then
         # rounded into the parameters): a third scratch vector at least that wide.
         self._scratch = (np.empty_like(self.vector), np.empty_like(self.vector),
@@ -113,7 +110,7 @@ class Optimizer:
         update's time).
         """
         g = self._pack(grads, out=self._grad)
-        norm = None if clip_norm is None else clip_by_global_norm(self._grad_views, clip_norm)
+        norm = None if clip_norm is None else clip_by_global_norm(g, clip_norm)
         self.state["t"] += 1
         _STEPS[self.solver](self.vector, g, self._slots, self.state["t"], self.hyper,
                             self._scratch)

@@ -28,6 +28,7 @@ class Workspace:
 
     def __init__(self):
         self._buffers = {}
+        self._constants = {}
 
     def empty(self, key, shape, dtype):
         """An uninitialised C-contiguous array of ``shape``, reusing the buffer of ``key``."""
@@ -46,13 +47,21 @@ class Workspace:
         a.fill(0)
         return a
 
+    def constant(self, key, build):
+        """The array ``build()`` made on the first request for ``key``, kept for every
+        later one: an array that does not change (the caller must not write to it)."""
+        value = self._constants.get(key)
+        if value is None:
+            value = self._constants[key] = build()
+        return value
+
     def scope(self, prefix):
         """The same buffers under keys prefixed with ``prefix`` (one per layer)."""
         return _Scoped(self, prefix)
 
     @property
     def nbytes(self):
-        return sum(b.nbytes for b in self._buffers.values())
+        return sum(b.nbytes for b in (*self._buffers.values(), *self._constants.values()))
 
 
 class _Scoped:
@@ -65,6 +74,9 @@ class _Scoped:
 
     def zeros(self, key, shape, dtype):
         return self._ws.zeros((self._prefix, key), shape, dtype)
+
+    def constant(self, key, build):
+        return self._ws.constant(key, build)  # shared by the layers
 
     def scope(self, prefix):
         return _Scoped(self._ws, (self._prefix, prefix))
@@ -81,6 +93,10 @@ class _Fresh:
     def zeros(key, shape, dtype):
         return np.zeros(shape, dtype=dtype)
 
+    @staticmethod
+    def constant(key, build):
+        return build()
+
     def scope(self, prefix):
         return self
 
@@ -90,7 +106,7 @@ FRESH = _Fresh()
 
 # Zeroing one padded block is a NumPy call (~1 us); filling a whole buffer of this many
 # floats costs about the same, so a small buffer with several blocks is filled whole.
-_FILL_PER_CALL = 4096
+_FILL_PER_CALL = 8192
 
 
 def zero_padding(A, batch_sizes, first=0, gates=False):
@@ -105,9 +121,14 @@ def zero_padding(A, batch_sizes, first=0, gates=False):
     call (the cells overwrite its real rows).
     """
     B = A.shape[2 if gates else 1]
+    n_blocks = len(set(batch_sizes)) - (B in batch_sizes)  # one per batch size below B
+    if n_blocks <= 0:
+        return A
+    if A.size <= _FILL_PER_CALL * n_blocks:
+        A.fill(0)
+        return A
     lead = (slice(None),) if gates else ()
     T = len(batch_sizes)
-    blocks = []
     t = 0
     while t < T:
         n = batch_sizes[t]
@@ -115,11 +136,6 @@ def zero_padding(A, batch_sizes, first=0, gates=False):
         while end < T and batch_sizes[end] == n:
             end += 1
         if n < B:
-            blocks.append(lead + (slice(first + t, first + end), slice(n, None)))
+            A[lead + (slice(first + t, first + end), slice(n, None))] = 0
         t = end
-    if len(blocks) > 1 and A.size <= _FILL_PER_CALL * len(blocks):
-        A.fill(0)
-        return A
-    for block in blocks:
-        A[block] = 0
     return A

@@ -270,3 +270,29 @@ def test_fit_reuses_one_workspace(monkeypatch):
                        random_state=0), X, y)
     assert len(made) == 1  # 24 minibatches, one workspace
     assert made[0]._buffers and made[0].nbytes > 0
+
+
+@pytest.mark.parametrize("fill_per_call", [0, 10**9])  # always block by block, always whole
+@pytest.mark.parametrize("gates", [False, True])
+def test_zero_padding_zeroes_every_finished_row(monkeypatch, fill_per_call, gates):
+    """Both ways of zeroing a reused buffer's padding (a call per padded block, or one fill
+    of a small buffer) leave every row past a sample's end zero."""
+    from skrnn import _workspace
+
+    monkeypatch.setattr(_workspace, "_FILL_PER_CALL", fill_per_call)
+    rng = np.random.RandomState(7)
+    for lengths in ([5, 5, 3, 3, 1, 0], [4, 4, 4], [6, 2, 1]):
+        lengths = np.array(lengths)
+        T, B = int(lengths.max()), len(lengths)
+        batch_sizes = _network._batch_sizes(lengths, T)
+        for first in (0, 1):
+            shape = (3, T + first, B, 4) if gates else (T + first, B, 4)
+            A = _workspace.zero_padding(rng.normal(size=shape) + 5, batch_sizes, first, gates)
+            for t in range(T):
+                step = A[:, first + t] if gates else A[first + t]  # (..., B, 4)
+                for i in range(B):
+                    row = step[..., i, :]
+                    if t >= lengths[i]:
+                        assert not np.any(row), (lengths, t, i)
+                    elif fill_per_call == 0:  # block by block: real rows are not touched
+                        assert np.all(row > 0), (lengths, t, i)
