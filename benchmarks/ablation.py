@@ -224,7 +224,7 @@ def project_onehot(x, W_x, b, index, scale, out):
     return out
 
 
-def scatter_onehot(ids, dZ3, n_inputs):
+def scatter_onehot(ids, dZ3, n_inputs, ws=None):
     """dW_x as the one-hot matrix's transpose times dZ (per gate)."""
     onehot = np.zeros((ids.size, n_inputs), dtype=dZ3.dtype)
     onehot[np.arange(ids.size), ids.reshape(-1)] = 1

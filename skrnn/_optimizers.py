@@ -11,6 +11,8 @@ whole minibatch takes well under a millisecond (``benchmarks/ablation.py``, row
 ``packed-optimizer``). The arithmetic is the same as per parameter, bit for bit.
 """
 
+import math
+
 import numpy as np
 
 SOLVERS = ("adam", "sgd", "adagrad", "rmsprop")
@@ -83,10 +85,7 @@ class Optimizer:
             self._slots[slot] = self._pack(state[slot])
             self.state[slot] = self._views(self._slots[slot])
         self._grad = np.empty_like(self.vector)
-        # Adam's step size is a float64 scalar and its update is computed in float64 (then
-        # rounded into the parameters): a third scratch vector at least that wide.
-        self._scratch = (np.empty_like(self.vector), np.empty_like(self.vector),
-                         np.empty(self._size, np.promote_types(self._dtype, np.float64)))
+        self._scratch = (np.empty_like(self.vector), np.empty_like(self.vector))
 
     def _pack(self, arrays, out=None):
         if out is None:
@@ -118,14 +117,16 @@ class Optimizer:
 
 
 # Each step updates ``w`` in place from the gradient ``g``; all are flat vectors, and
-# ``scratch`` holds vectors of the same size (no temporaries): two of the parameters'
-# dtype and one at least float64.
+# ``scratch`` holds two vectors of the same size and dtype (no temporaries). Scalars are
+# Python floats, so the arithmetic stays in the parameters' dtype (float32 by default):
+# a float64 scalar would widen the update to float64 and then round it back, at twice
+# the memory traffic and a cast, for no accuracy that float32 weights can keep.
 
 
 def _sgd(w, g, slots, t, hp, scratch):
     # velocity v <- mu v - lr g;  w <- w + v   (nesterov: w <- w + mu v - lr g)
     lr, mu = float(hp["learning_rate"]), float(hp["momentum"])
-    v, (s, s2, _) = slots["acc"], scratch
+    v, (s, s2) = slots["acc"], scratch
     v *= mu
     np.multiply(g, lr, out=s)
     v -= s
@@ -139,10 +140,10 @@ def _sgd(w, g, slots, t, hp, scratch):
 
 def _adam(w, g, slots, t, hp, scratch):
     # Kingma & Ba (2015), with the bias corrections folded into the step size.
-    b1, b2, eps = hp["beta_1"], hp["beta_2"], hp["epsilon"]
-    lr = hp["learning_rate"] * np.sqrt(1 - b2**t) / (1 - b1**t)  # a float64 scalar
+    b1, b2, eps = float(hp["beta_1"]), float(hp["beta_2"]), float(hp["epsilon"])
+    lr = float(hp["learning_rate"]) * math.sqrt(1 - b2**t) / (1 - b1**t)
     m, v = slots["m"], slots["v"]
-    s, _, wide = scratch
+    s, s2 = scratch
     m *= b1  # m <- b1 m + (1 - b1) g
     np.multiply(g, 1 - b1, out=s)
     m += s
@@ -152,15 +153,15 @@ def _adam(w, g, slots, t, hp, scratch):
     v += s
     np.sqrt(v, out=s)  # w <- w - lr m / (sqrt(v) + eps)
     s += eps
-    np.multiply(m, lr, out=wide)
-    wide /= s
-    w -= wide
+    np.multiply(m, lr, out=s2)
+    s2 /= s
+    w -= s2
 
 
 def _adagrad(w, g, slots, t, hp, scratch):
     # Duchi et al. (2011): per-weight step lr / sqrt(sum of squared gradients).
     lr, eps = float(hp["learning_rate"]), float(hp["epsilon"])
-    acc, (s, s2, _) = slots["acc"], scratch
+    acc, (s, s2) = slots["acc"], scratch
     np.multiply(g, g, out=s)
     acc += s
     _scaled_step(w, g, acc, lr, eps, s, s2)
@@ -169,7 +170,7 @@ def _adagrad(w, g, slots, t, hp, scratch):
 def _rmsprop(w, g, slots, t, hp, scratch):
     # Tieleman & Hinton (2012): a decaying average of squared gradients instead of a sum.
     lr, eps, rho = float(hp["learning_rate"]), float(hp["epsilon"]), float(hp["rho"])
-    acc, (s, s2, _) = slots["acc"], scratch
+    acc, (s, s2) = slots["acc"], scratch
     acc *= rho
     np.multiply(g, g, out=s)
     s *= 1 - rho
