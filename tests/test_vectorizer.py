@@ -251,7 +251,7 @@ def test_all_unknown_document_is_zero_length():
     onehot = clone(vec).set_params(output="onehot").fit(["a b c"]).transform(["x", "a"])
     assert np.isnan(onehot[0]).all()
     assert vec.inverse_transform(X) == [[], [], []]
-    assert [len(s) for s in vec._encode(["x y", "a b"])] == [0, 2]
+    assert vec._encode(["x y", "a b"])[1].tolist() == [0, 2]
 
 
 def test_handle_unknown_error_names_token_and_document():
@@ -263,11 +263,16 @@ def test_handle_unknown_error_names_token_and_document():
         vec._encode(["q"])
 
 
-def test_encode_returns_ragged_int32_ids():
-    vec = SequenceVectorizer(max_len=2).fit(["a b c"])
-    sequences = vec._encode(["a b c", "b", "zzz"])
-    assert [s.dtype for s in sequences] == [np.int32] * 3
-    assert [s.tolist() for s in sequences] == [[1, 2], [1], []]
+@pytest.mark.parametrize("truncating, expected", [("pre", [[1, 2], [1], [], [0, 1]]),
+                                                   ("post", [[0, 1], [1], [], [2, 0]])])
+def test_encode_returns_int32_ids_end_to_end(truncating, expected):
+    """Ids of all documents laid end to end with their lengths: unknown tokens dropped,
+    then each document truncated to max_len (the kept tokens are what counts)."""
+    vec = SequenceVectorizer(max_len=2, truncating=truncating,
+                             handle_unknown="ignore").fit(["a b c"])
+    ids, lengths = vec._encode(["a b c", "b", "zzz", "c zzz a zzz b"])
+    assert ids.dtype == np.int32
+    assert [part.tolist() for part in np.split(ids, np.cumsum(lengths)[:-1])] == expected
 
 
 def test_onehot_output():

@@ -1,0 +1,148 @@
+"""Two revisions of skrnn side by side: how much faster is a small fit after a change?
+
+Run::
+
+    python benchmarks/compare_revisions.py HEAD~3            # HEAD~3 against the working tree
+    python benchmarks/compare_revisions.py v1 v2 --rounds 80
+
+Each revision is checked out in a temporary ``git worktree`` (the working tree itself for
+``.``, the default second revision) and imported by its own long-lived Python process.
+In every round each process runs the workload once, in a random order, and the ratio of
+the two times is kept: the median ratio over the rounds, with its interquartile range,
+is the result (see :mod:`_common` for why). A process is reused from round to round, so
+imports and the first-call costs are not timed.
+
+The workload is the negation example's fit (``examples/sentiment_negation.py``):
+``make_pipeline(SequenceVectorizer(analyzer="word"), RNNClassifier(random_state=s))`` on
+the bundled negation sentences, ``max_iter`` epochs with the stopping rule out of the
+way, ``random_state`` cycling over 0..4. Its minibatches are 32 sequences of 2-10 words,
+H=64: a fit whose time is the per-call overhead of the step, not its arithmetic, which is
+what ``negation_vs_tutorial.py`` measures against the tutorial loop.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+
+
+def child(path, max_iter):
+    """Serve timings of the workload with the skrnn at ``path``: one line per request."""
+    sys.path.insert(0, path)
+    import time
+    import warnings
+
+    import skrnn
+
+    if not Path(skrnn.__file__).resolve().is_relative_to(Path(path).resolve()):
+        raise SystemExit(f"imported {skrnn.__file__}, not the skrnn at {path}")
+    from sklearn.pipeline import make_pipeline
+
+    from skrnn import RNNClassifier, SequenceVectorizer
+    from skrnn.datasets import load_negation_sentiment
+
+    warnings.simplefilter("ignore")
+    data = load_negation_sentiment()
+
+    def fit(seed):
+        model = make_pipeline(SequenceVectorizer(analyzer="word"),
+                              RNNClassifier(random_state=seed, max_iter=max_iter,
+                                            n_iter_no_change=max_iter + 1))
+        start = time.perf_counter()
+        model.fit(data.X_train, data.y_train)
+        return time.perf_counter() - start
+
+    fit(0)  # warm up: imports, first calls, BLAS thread pools
+    print("ready", flush=True)
+    for line in sys.stdin:
+        print(json.dumps(fit(int(line))), flush=True)
+
+
+def _checkout(rev, workdir):
+    if rev == ".":
+        return str(REPO)
+    path = Path(workdir) / rev.replace("/", "_").replace("~", "-").replace("^", "-")
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "--quiet",
+                    str(path), rev], check=True)
+    return str(path)
+
+
+def _start(path, max_iter):
+    # The benchmarks directory, not the repository, on the path: the child imports the
+    # skrnn it is given, not the one installed or checked out here.
+    env = dict(os.environ, PYTHONPATH="")
+    proc = subprocess.Popen([sys.executable, __file__, "--child", path, "--max-iter",
+                             str(max_iter)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, env=env, cwd=tempfile.gettempdir())
+    assert proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+def _time(proc, seed):
+    proc.stdin.write(f"{seed}\n")
+    proc.stdin.flush()
+    return json.loads(proc.stdout.readline())
+
+
+def compare(base, new=".", rounds=60, max_iter=60, seed=0):
+    from _common import blas_threads, fmt_ratio, ratio_stats, time_stats
+
+    revs = {"base": base, "new": new}
+    with tempfile.TemporaryDirectory() as workdir:
+        paths = {k: _checkout(rev, workdir) for k, rev in revs.items()}
+        try:
+            procs = {k: _start(p, max_iter) for k, p in paths.items()}
+            order_rng = np.random.default_rng(seed)
+            times = {"base": [], "new": []}
+            for r in range(rounds):
+                for k in order_rng.permutation(["base", "new"]):
+                    times[k].append(_time(procs[k], r % 5))
+            for proc in procs.values():
+                proc.stdin.close()
+                proc.wait()
+        finally:
+            for k, rev in revs.items():
+                if rev != ".":
+                    subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force",
+                                    paths[k]], check=False)
+    out = {"base": base, "new": new, "rounds": rounds, "max_iter": max_iter,
+           "threads": blas_threads(),
+           "base_seconds": time_stats(times["base"]), "new_seconds": time_stats(times["new"]),
+           "speedup": ratio_stats(times["base"], times["new"])}
+    print(f"negation fit, {max_iter} epochs, {rounds} rounds, BLAS threads {out['threads']}")
+    print(f"  {base}: median {out['base_seconds']['median'] * 1e3:.1f} ms")
+    print(f"  {new}: median {out['new_seconds']['median'] * 1e3:.1f} ms")
+    print(f"  base / new, per round: {fmt_ratio(out['speedup'])}")
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("base", nargs="?", help="revision to compare against")
+    parser.add_argument("new", nargs="?", default=".", help="revision ('.': working tree)")
+    parser.add_argument("--rounds", type=int, default=60)
+    parser.add_argument("--max-iter", type=int, default=60)
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child is not None:
+        return child(args.child, args.max_iter)
+    if args.base is None:
+        parser.error("give the base revision, e.g. HEAD~1")
+    sys.path.insert(0, str(HERE))
+    out = compare(args.base, args.new, args.rounds, args.max_iter)
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=1))
+    return out
+
+
+if __name__ == "__main__":
+    main()
