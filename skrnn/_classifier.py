@@ -162,7 +162,9 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         if y.shape[0] != n_samples:
             raise ValueError(f"X has {n_samples} sequences but y has {y.shape[0]} labels.")
         check_classification_targets(y)
-        labels = unique_labels(y)
+        # Numbers that check_classification_targets accepted are class labels as they are:
+        # np.unique finds them without a second pass of scikit-learn's target inspection.
+        labels = np.unique(y) if y.dtype.kind in "biuf" else unique_labels(y)
         if continuing:
             known = self.classes_
             given = classes if partial else (None if y.size == 0 else labels)
