@@ -12,12 +12,15 @@ the two times is kept: the median ratio over the rounds, with its interquartile 
 is the result (see :mod:`_common` for why). A process is reused from round to round, so
 imports and the first-call costs are not timed.
 
-The workload is the negation example's fit (``examples/sentiment_negation.py``):
+The default workload is the negation example's fit (``examples/sentiment_negation.py``):
 ``make_pipeline(SequenceVectorizer(analyzer="word"), RNNClassifier(random_state=s))`` on
 the bundled negation sentences, ``max_iter`` epochs with the stopping rule out of the
 way, ``random_state`` cycling over 0..4. Its minibatches are 32 sequences of 2-10 words,
 H=64: a fit whose time is the per-call overhead of the step, not its arithmetic, which is
-what ``negation_vs_tutorial.py`` measures against the tutorial loop.
+what ``negation_vs_tutorial.py`` measures against the tutorial loop. ``--workload``
+names a training-step workload of ``bench_vs_torch.py`` instead (``m2o-gru-128``, ...):
+each request then times back-to-back steps (at least 0.2 s of them) as that benchmark
+does, with each revision's own ``benchmarks/_workloads.py``.
 """
 
 import argparse
@@ -34,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 
 
-def child(path, max_iter):
+def child(path, max_iter, workload="negation"):
     """Serve timings of the workload with the skrnn at ``path``: one line per request."""
     sys.path.insert(0, path)
     import time
@@ -44,6 +47,8 @@ def child(path, max_iter):
 
     if not Path(skrnn.__file__).resolve().is_relative_to(Path(path).resolve()):
         raise SystemExit(f"imported {skrnn.__file__}, not the skrnn at {path}")
+    if workload != "negation":
+        return _serve_steps(path, workload)
     from sklearn.pipeline import make_pipeline
 
     from skrnn import RNNClassifier, SequenceVectorizer
@@ -66,6 +71,30 @@ def child(path, max_iter):
         print(json.dumps(fit(int(line))), flush=True)
 
 
+def _serve_steps(path, name):
+    """Serve the time per training step of workload ``name`` (one line per request)."""
+    import time
+
+    sys.path.insert(0, str(Path(path) / "benchmarks"))
+    from _workloads import SkrnnStep, Step, default_workloads
+
+    spec = {w.name: w for w in default_workloads() if isinstance(w, Step)}
+    if name not in spec:
+        raise SystemExit(f"unknown workload {name!r}; step workloads: {sorted(spec)}")
+    step = SkrnnStep(spec[name])
+    step()
+    start, n = time.perf_counter(), 0
+    while time.perf_counter() - start < 0.2:  # steps per request: at least 0.2 s of them
+        step()
+        n += 1
+    print("ready", flush=True)
+    for _ in sys.stdin:
+        start = time.perf_counter()
+        for _ in range(n):
+            step()
+        print(json.dumps((time.perf_counter() - start) / n), flush=True)
+
+
 def _checkout(rev, workdir):
     if rev == ".":
         return str(REPO)
@@ -75,13 +104,14 @@ def _checkout(rev, workdir):
     return str(path)
 
 
-def _start(path, max_iter):
-    # The benchmarks directory, not the repository, on the path: the child imports the
-    # skrnn it is given, not the one installed or checked out here.
+def _start(path, max_iter, workload):
+    # Run from a neutral directory with no PYTHONPATH: the child imports the skrnn it is
+    # given, not the one installed or checked out here.
     env = dict(os.environ, PYTHONPATH="")
     proc = subprocess.Popen([sys.executable, __file__, "--child", path, "--max-iter",
-                             str(max_iter)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True, env=env, cwd=tempfile.gettempdir())
+                             str(max_iter), "--workload", workload], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, env=env,
+                            cwd=tempfile.gettempdir())
     assert proc.stdout.readline().strip() == "ready"
     return proc
 
@@ -92,14 +122,14 @@ def _time(proc, seed):
     return json.loads(proc.stdout.readline())
 
 
-def compare(base, new=".", rounds=60, max_iter=60, seed=0):
+def compare(base, new=".", rounds=60, max_iter=60, seed=0, workload="negation"):
     from _common import blas_threads, fmt_ratio, ratio_stats, time_stats
 
     revs = {"base": base, "new": new}
     with tempfile.TemporaryDirectory() as workdir:
         paths = {k: _checkout(rev, workdir) for k, rev in revs.items()}
         try:
-            procs = {k: _start(p, max_iter) for k, p in paths.items()}
+            procs = {k: _start(p, max_iter, workload) for k, p in paths.items()}
             order_rng = np.random.default_rng(seed)
             times = {"base": [], "new": []}
             for r in range(rounds):
@@ -113,11 +143,13 @@ def compare(base, new=".", rounds=60, max_iter=60, seed=0):
                 if rev != ".":
                     subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force",
                                     paths[k]], check=False)
-    out = {"base": base, "new": new, "rounds": rounds, "max_iter": max_iter,
-           "threads": blas_threads(),
+    out = {"base": base, "new": new, "workload": workload, "rounds": rounds,
+           "max_iter": max_iter, "threads": blas_threads(),
            "base_seconds": time_stats(times["base"]), "new_seconds": time_stats(times["new"]),
            "speedup": ratio_stats(times["base"], times["new"])}
-    print(f"negation fit, {max_iter} epochs, {rounds} rounds, BLAS threads {out['threads']}")
+    what = f"negation fit, {max_iter} epochs" if workload == "negation" else \
+        f"{workload}, time per training step"
+    print(f"{what}, {rounds} rounds, BLAS threads {out['threads']}")
     print(f"  {base}: median {out['base_seconds']['median'] * 1e3:.1f} ms")
     print(f"  {new}: median {out['new_seconds']['median'] * 1e3:.1f} ms")
     print(f"  base / new, per round: {fmt_ratio(out['speedup'])}")
@@ -129,16 +161,18 @@ def main(argv=None):
     parser.add_argument("base", nargs="?", help="revision to compare against")
     parser.add_argument("new", nargs="?", default=".", help="revision ('.': working tree)")
     parser.add_argument("--rounds", type=int, default=60)
-    parser.add_argument("--max-iter", type=int, default=60)
+    parser.add_argument("--max-iter", type=int, default=60, help="negation fit's epochs")
+    parser.add_argument("--workload", default="negation",
+                        help="'negation' or a step workload of bench_vs_torch.py")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is not None:
-        return child(args.child, args.max_iter)
+        return child(args.child, args.max_iter, args.workload)
     if args.base is None:
         parser.error("give the base revision, e.g. HEAD~1")
     sys.path.insert(0, str(HERE))
-    out = compare(args.base, args.new, args.rounds, args.max_iter)
+    out = compare(args.base, args.new, args.rounds, args.max_iter, workload=args.workload)
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
     return out

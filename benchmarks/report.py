@@ -284,14 +284,23 @@ it undone / time with it, on the named workload); the others are not ablated.
 - **float32** [`float32`] by default.
 - **A packed optimizer** [`packed-optimizer`, `packed-optimizer-32`]. During a fit the
   parameters, their gradient and the optimizer's state are one vector each, and the
-  named arrays the network reads are views of them: clipping and the Adam update are a
-  dozen NumPy calls on one vector, not a dozen per parameter array. It counts for small
-  models, whose minibatch takes well under a millisecond.
+  named arrays the network reads are views of them: clipping (the global norm is one
+  dot product) and the Adam update are a dozen NumPy calls on one vector, not a dozen
+  per parameter array, all in the parameters' dtype (no float64 temporaries for a
+  float32 model). It counts for small models, whose minibatch takes well under a
+  millisecond.
 - **Nothing redundant in the loop:** input validated once per fit [`validation`], NumPy
   log-softmax [`log-softmax`], batches come pre-sorted so the network neither sorts nor
   permutes, a zero initial state is written into the state buffer rather than made as
   arrays, and the padding rows of a buffer are zeroed one run of equal batch sizes (and
-  all gates) at a time.
+  all gates) at a time, or in one fill when the buffer is small.
+- **Small fits are mostly call overhead.** A negation-sized minibatch (32 sentences of
+  2-10 words, H=64) is a few hundred microseconds of many small NumPy calls, most of
+  it the calls' own cost rather than arithmetic. Those calls were trimmed where
+  results allow: lengths handled as Python lists, the
+  one-hot rows of `dW_x` gathered from a cached identity, the ufuncs' own reductions
+  instead of their Python wrappers, the vectorizer encoding all documents at once.
+  `benchmarks/compare_revisions.py` times that fit for two revisions side by side.
 - **One BLAS thread for small models' fits** [`blas-threads`] (per-step products below
   OpenBLAS's own threshold for threading, 2^18 multiply-adds): a threaded call waits
   for its workers, and on a machine whose other cores are busy that wait can be a
