@@ -42,9 +42,13 @@ pages every minibatch, not freshly faulted-in ones) or plain new arrays (``FRESH
 
 Speed. The time loop is the only Python loop, and each step is a handful of
 NumPy calls on preallocated ``(n_t, .)`` slices: one fused matrix product for all
-gates, element-wise work in place (``out=``) into buffers allocated once per
-call (or reused from the workspace), no temporaries. Rows of padding in ``dZx`` stay exactly zero, which lets
-the caller sum ``dW_x`` and ``db`` over all ``T * B`` rows without a mask.
+gates, element-wise work in place (``out=``) into buffers allocated once per call (or
+reused from the workspace), no temporaries. The step's product is ``np.dot`` into a
+contiguous slice: the same BLAS call as ``np.matmul`` with less dispatch around it,
+which counts at a small model's shapes (side by side on one thread, (29, 64) @ (64, 64)
+took 2.7 us with ``np.dot`` and 4.0 us with ``np.matmul``). Rows of padding in ``dZx``
+stay exactly zero, which lets the caller sum ``dW_x`` and ``db`` over all ``T * B``
+rows without a mask.
 
 Equations use PyTorch's formulations (``nn.RNN``, ``nn.LSTM``, ``nn.GRU``) so
 weights compare one to one: ``W_x`` is ``weight_ih.T``, ``W_h`` is
@@ -177,7 +181,7 @@ def rnn_forward(Zx, params, state0, batch_sizes, activation="tanh", ws=FRESH):
     for t in range(T):
         n = batch_sizes[t]
         a = Hs[t + 1, :n]
-        np.matmul(Hs[t, :n], W_h, out=a)  # h_{t-1} W_h
+        np.dot(Hs[t, :n], W_h, out=a)  # h_{t-1} W_h
         a += Z[t, :n]  # + x_t W_x + b
         act(a)  # h_t, in place
     return Hs, {"Hs": Hs}
@@ -196,7 +200,7 @@ def rnn_backward(dHs, params, cache, batch_sizes, activation="tanh", ws=FRESH):
         da += dh_next[:n]  # total dL/dh_t: from above and from the future
         da *= D[t, :n]  # dh_raw: through the nonlinearity
         if t:  # into h_{t-1}; rows n: (finished samples) keep theirs: their state is carried
-            np.matmul(da, W_hT, out=dh_next[:n])
+            np.dot(da, W_hT, out=dh_next[:n])
     dZx = dHs[None]  # a_t = Zx_t + h_{t-1} W_h, so dL/dZx_t = dL/da_t
     grads = {"W_h": _sum_over_steps(Hs, dZx)}
     return dZx, grads
@@ -231,7 +235,7 @@ def lstm_forward(Zx, params, state0, batch_sizes, activation=None, ws=FRESH):
     for t in range(T):
         n = batch_sizes[t]
         z = Zx[:, t, :n]  # (4, n, H)
-        np.matmul(Hs[t, :n], W_h, out=rec[:n])
+        np.dot(Hs[t, :n], W_h, out=rec[:n])
         z += _gate_major(rec[:n], 4)
         np.tanh(z, out=z)  # all four gates at once
         _to_sigmoid(z[:2])  # i, f
@@ -293,7 +297,7 @@ def lstm_backward(dHs, params, cache, batch_sizes, activation=None, ws=FRESH):
             dc *= f  # dL/dc_{t-1}, carried to the previous step
             # One fused product for all gates: gather the blocks side by side first.
             np.copyto(_gate_major(dz_fused[:n], 4), dz)
-            np.matmul(dz_fused[:n], W_hT, out=dh_next[:n])
+            np.dot(dz_fused[:n], W_hT, out=dh_next[:n])
     grads = {"W_h": _sum_over_steps(Hs, dZ)}
     return dZ, grads
 
@@ -328,7 +332,7 @@ def gru_forward(Zx, params, state0, batch_sizes, activation=None, ws=FRESH):
         n = batch_sizes[t]
         zx = Zx[:, t, :n]  # (3, n, H)
         h_prev = Hs[t, :n]
-        np.matmul(h_prev, W_h, out=rec[:n])
+        np.dot(h_prev, W_h, out=rec[:n])
         rec_g = _gate_major(rec[:n], 3)
         rz = zx[:2]
         rz += rec_g[:2]
@@ -393,7 +397,7 @@ def gru_backward(dHs, params, cache, batch_sizes, activation=None, ws=FRESH):
         drec[:2] *= d
         if t:
             np.copyto(_gate_major(drec_fused[:n], 3), drec)
-            np.matmul(drec_fused[:n], W_hT, out=dh_next[:n])
+            np.dot(drec_fused[:n], W_hT, out=dh_next[:n])
             dh_next[:n] += dhz  # the direct path z * h_prev
     grads = {"W_h": _sum_over_steps(Hs, dREC),
              "b_hn": dREC[2].reshape(T * B, n_h).sum(axis=0)}

@@ -186,10 +186,10 @@ class RecurrentNetwork:
             # h_final = Hs[len_i] of each direction (Hs[0] = h_0 for an empty sequence)
             top = [final_states[f"l{k}{d}"][0] for d in self.directions]
             feats = top[0] if len(top) == 1 else np.concatenate(top, axis=1)
-            logits = feats @ W_y + b_y
+            logits = np.dot(feats, W_y) + b_y
         else:
             feats = x  # (T, B, D)
-            logits = _unflatten(_flatten(feats) @ W_y + b_y, T, B)
+            logits = _unflatten(np.dot(_flatten(feats), W_y) + b_y, T, B)
             logits = logits.transpose(1, 0, 2)  # batch-first
         cache["feats"] = feats
         if not identity:
@@ -214,9 +214,9 @@ class RecurrentNetwork:
         n_top = self.hidden_sizes[-1]
         n_dirs = len(self.directions)
         if self.head == "many_to_one":
-            grads["W_y"] = feats.T @ dlogits
+            grads["W_y"] = np.dot(feats.T, dlogits)
             grads["b_y"] = np.add.reduce(dlogits, axis=0)
-            dfeats = dlogits @ W_y.T  # (B, n_dirs * H)
+            dfeats = np.dot(dlogits, W_y.T)  # (B, n_dirs * H)
             # h_final of sample i is the forward output at step len_i - 1, and the reversed
             # direction's output at step 0 (it reads the sequence back to front): route the
             # gradient there. An empty sequence's h_final is h_0, a constant.
@@ -232,10 +232,10 @@ class RecurrentNetwork:
         else:
             dlog = _flatten(dlogits.transpose(1, 0, 2))  # time-major
             flat = _flatten(feats)
-            grads["W_y"] = flat.T @ dlog
+            grads["W_y"] = np.dot(flat.T, dlog)
             grads["b_y"] = dlog.sum(axis=0)
             dx = ws.empty("dx", (T, B, n_dirs * n_top), dlogits.dtype)
-            np.matmul(dlog, W_y.T, out=_flatten(dx))
+            np.dot(dlog, W_y.T, out=_flatten(dx))
 
         index_input = cache["kind"] == "index"
         for k in range(len(self.hidden_sizes) - 1, -1, -1):
