@@ -20,7 +20,9 @@ H=64: a fit whose time is the per-call overhead of the step, not its arithmetic,
 what ``negation_vs_tutorial.py`` measures against the tutorial loop. ``--workload``
 names a training-step workload of ``bench_vs_torch.py`` instead (``m2o-gru-128``, ...):
 each request then times back-to-back steps (at least 0.2 s of them) as that benchmark
-does, with each revision's own ``benchmarks/_workloads.py``.
+does, with each revision's own ``benchmarks/_workloads.py``. ``--workload vectorize``
+times ``SequenceVectorizer.transform`` of 20,000 synthetic documents (5-59 words from a
+5,000-word vocabulary) instead.
 """
 
 import argparse
@@ -47,6 +49,8 @@ def child(path, max_iter, workload="negation"):
 
     if not Path(skrnn.__file__).resolve().is_relative_to(Path(path).resolve()):
         raise SystemExit(f"imported {skrnn.__file__}, not the skrnn at {path}")
+    if workload == "vectorize":
+        return _serve_vectorize()
     if workload != "negation":
         return _serve_steps(path, workload)
     from sklearn.pipeline import make_pipeline
@@ -93,6 +97,24 @@ def _serve_steps(path, name):
         for _ in range(n):
             step()
         print(json.dumps((time.perf_counter() - start) / n), flush=True)
+
+
+def _serve_vectorize():
+    """Serve the time of one transform of 20,000 documents (one line per request)."""
+    import time
+
+    from skrnn import SequenceVectorizer
+
+    rng = np.random.default_rng(0)
+    words = np.array([f"w{i}" for i in range(5000)])
+    docs = [" ".join(rng.choice(words, rng.integers(5, 60))) for _ in range(20_000)]
+    vectorizer = SequenceVectorizer(analyzer="word").fit(docs)
+    vectorizer.transform(docs)
+    print("ready", flush=True)
+    for _ in sys.stdin:
+        start = time.perf_counter()
+        vectorizer.transform(docs)
+        print(json.dumps(time.perf_counter() - start), flush=True)
 
 
 def _checkout(rev, workdir):
@@ -147,8 +169,9 @@ def compare(base, new=".", rounds=60, max_iter=60, seed=0, workload="negation"):
            "max_iter": max_iter, "threads": blas_threads(),
            "base_seconds": time_stats(times["base"]), "new_seconds": time_stats(times["new"]),
            "speedup": ratio_stats(times["base"], times["new"])}
-    what = f"negation fit, {max_iter} epochs" if workload == "negation" else \
-        f"{workload}, time per training step"
+    what = {"negation": f"negation fit, {max_iter} epochs",
+            "vectorize": "SequenceVectorizer.transform of 20,000 documents"}.get(
+        workload, f"{workload}, time per training step")
     print(f"{what}, {rounds} rounds, BLAS threads {out['threads']}")
     print(f"  {base}: median {out['base_seconds']['median'] * 1e3:.1f} ms")
     print(f"  {new}: median {out['new_seconds']['median'] * 1e3:.1f} ms")
@@ -163,7 +186,8 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=60)
     parser.add_argument("--max-iter", type=int, default=60, help="negation fit's epochs")
     parser.add_argument("--workload", default="negation",
-                        help="'negation' or a step workload of bench_vs_torch.py")
+                        help="'negation', 'vectorize', or a step workload of "
+                        "bench_vs_torch.py")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
