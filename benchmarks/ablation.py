@@ -515,8 +515,8 @@ def _thread_split(w):
 
 class PerParameterOptimizer:
     """skrnn's optimizer before packing: clipping and Adam one parameter array at a time,
-    with a temporary for every intermediate. Same interface and results as
-    ``_optimizers.Optimizer`` (Adam only)."""
+    with a temporary for every intermediate. Same interface and arithmetic as
+    ``_optimizers.Optimizer`` (Adam only; the global norm is summed per array)."""
 
     def __init__(self, solver, params, state, hyper):
         assert solver == "adam"
@@ -532,8 +532,8 @@ class PerParameterOptimizer:
                 g *= clip_norm / norm
         self.state["t"] += 1
         t, hp = self.state["t"], self.hyper
-        b1, b2, eps = hp["beta_1"], hp["beta_2"], hp["epsilon"]
-        lr = hp["learning_rate"] * np.sqrt(1 - b2**t) / (1 - b1**t)
+        b1, b2, eps = float(hp["beta_1"]), float(hp["beta_2"]), float(hp["epsilon"])
+        lr = float(hp["learning_rate"]) * float(np.sqrt(1 - b2**t)) / (1 - b1**t)
         for k, w in self.params.items():
             g, m, v = grads[k], self.state["m"][k], self.state["v"][k]
             m *= b1

@@ -354,8 +354,8 @@ def _scatter_rows(ids, dZ3, n_inputs, ws=FRESH):
     X is built as a CSR matrix with one entry per row (its structure is just the ids, no
     sorting), and ``X.T @ dZ2`` is then a single scatter-add pass in compiled code. For
     a tiny batch, building the sparse matrix costs more than the arithmetic, and a dense
-    one-hot product is used instead, its columns gathered from an identity matrix kept
-    in the workspace ``ws``. Padding rows are included as they are: their id is
+    one-hot product is used instead, its rows gathered from an identity matrix kept in
+    the workspace ``ws``. Padding rows are included as they are: their id is
     0 but their gradient is exactly zero (see :mod:`skrnn._cells`), so no mask and no
     copy of ``dZ2`` is needed.
     """

@@ -8,7 +8,8 @@ state into one vector each, and the named arrays the network reads become views 
 those vectors. An update is then a dozen NumPy calls on one vector instead of a
 dozen per parameter array, which counts for the small models of small data, whose
 whole minibatch takes well under a millisecond (``benchmarks/ablation.py``, row
-``packed-optimizer``). The arithmetic is the same as per parameter, bit for bit.
+``packed-optimizer``). Each weight's update is the same arithmetic as per parameter;
+only the gradient's global norm is summed in another order (one dot product).
 """
 
 import math
@@ -105,8 +106,7 @@ class Optimizer:
         """One update from ``grads`` (a dict like ``params``), clipped to ``clip_norm``.
 
         Returns the gradient's global norm before clipping, or None without
-        ``clip_norm`` (nothing needs it then, and for a small model it is a tenth of the
-        update's time).
+        ``clip_norm`` (it is not computed then).
         """
         g = self._pack(grads, out=self._grad)
         norm = None if clip_norm is None else clip_by_global_norm(g, clip_norm)

@@ -524,10 +524,10 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
             if doc_of is None:
                 doc_of = np.repeat(np.arange(n_docs), lengths)
             step = _steps(lengths, doc_of)
-            kept = lengths if self.truncating == "post" else np.minimum(lengths, self.max_len)
-            keep = (step < self.max_len if self.truncating == "post"
-                    else step >= (lengths - kept)[doc_of])
-            ids = ids[keep]
+            if self.truncating == "post":  # the first max_len tokens
+                ids = ids[step < self.max_len]
+            else:  # the last max_len tokens
+                ids = ids[step >= (lengths - self.max_len)[doc_of]]
             lengths = np.minimum(lengths, self.max_len)
         return ids, lengths
 

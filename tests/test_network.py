@@ -127,6 +127,25 @@ def test_gradients_sorted_batches_and_carried_state(cell, head, order, with_stat
                            params, grads)
 
 
+@pytest.mark.parametrize("cell, bidirectional",
+                         list(itertools.product(["rnn", "lstm", "gru"], [False, True])))
+def test_many_to_one_gradients_without_empty_sequences(cell, bidirectional):
+    """A batch with no empty sequence (as fit's always are) routes dL/dh_final to every
+    sample's last step directly; the main grid's batch has an empty one."""
+    rng = np.random.RandomState(12)
+    net = RecurrentNetwork(cell, N_FEATURES, (3, 2), N_CLASSES, bidirectional=bidirectional)
+    params = _perturbed_params(net, rng)
+    lengths = np.array([6, 3, 5, 1, 2])
+    data = rng.randint(0, N_FEATURES, (5, 6))
+    data[np.arange(6)[None, :] >= lengths[:, None]] = 0
+    seqs = Sequences(data, lengths, "index", N_FEATURES)
+    y = rng.randint(0, N_CLASSES, 5)
+    logits, _, cache = net.forward(params, seqs, return_cache=True)
+    grads = net.backward(params, cache, softmax_cross_entropy(logits, y)[1])
+    assert_gradients_match(
+        lambda: softmax_cross_entropy(net.forward(params, seqs)[0], y)[0], params, grads)
+
+
 def test_squared_loss_head_gradients():
     rng = np.random.RandomState(2)
     net = RecurrentNetwork("gru", N_FEATURES, (3,), 2, head="many_to_one")
