@@ -186,7 +186,8 @@ class SkrnnStep:
         self.net = RecurrentNetwork(w.cell, w.vocab, (w.hidden,), w.n_classes, head=w.head)
         params = self.net.init_params(np.random.RandomState(seed), dtype)
         self.optimizer = _optimizers.Optimizer("adam", params,
-                                               _optimizers.init_state("adam", params), {})
+                                               _optimizers.init_state("adam", params), {},
+                                               decayed=self.net.weight_names(params))
         self.params = self.optimizer.params
         if w.head == "many_to_one":
             self.est = skrnn_estimator(w.cell, w.hidden)
@@ -200,7 +201,8 @@ class SkrnnStep:
 
     def loss_grad(self):
         loss, grads, _ = self.est._loss_grad(self.net, self.params, self.seqs, self.y, None,
-                                             workspace=self.workspace)
+                                             workspace=self.workspace,
+                                             optimizer=self.optimizer)
         return loss, grads
 
     def __call__(self):

@@ -44,10 +44,10 @@ instead, defined in this file and patched in for the measurement only:
 * ``validation``: every minibatch re-validated from the raw array (as a loop over the
   public ``fit`` API would) instead of validating once per fit (float sequences with 16
   features, where validation has the most to check).
-* ``packed-optimizer``: the optimizer step (packing the gradient, global-norm clipping,
-  Adam) done per parameter array, with temporaries, as skrnn did before, instead of on
-  one packed vector; measured on whole fits of a small model (negation-sized data: 64
-  sequences of 3-8 steps, H=64) and of the fit-rnn-32 workload.
+* ``packed-optimizer``: the optimizer step (packing the gradient, the L2 term,
+  global-norm clipping, Adam) done per parameter array, with temporaries, as skrnn did
+  before, instead of on one packed vector; measured on whole fits of a small model
+  (negation-sized data: 64 sequences of 3-8 steps, H=64) and of the fit-rnn-32 workload.
 * ``blas-threads``: a small model's fit (per-step products below OpenBLAS's threshold
   for threading, 2**18 multiply-adds) at BLAS's own thread count instead of one thread;
   nothing to measure when the run itself uses one thread.
@@ -514,16 +514,32 @@ def _thread_split(w):
 
 
 class PerParameterOptimizer:
-    """skrnn's optimizer before packing: clipping and Adam one parameter array at a time,
-    with a temporary for every intermediate. Same interface and arithmetic as
-    ``_optimizers.Optimizer`` (Adam only; the global norm is summed per array)."""
+    """skrnn's optimizer before packing: the L2 term, clipping and Adam one parameter
+    array at a time, with a temporary for every intermediate. Same interface and
+    arithmetic as ``_optimizers.Optimizer`` (Adam only; the global norm and the L2
+    penalty are summed per array)."""
 
-    def __init__(self, solver, params, state, hyper):
+    def __init__(self, solver, params, state, hyper, decayed=()):
         assert solver == "adam"
         self.hyper = hyper
         self.params = {k: v.copy() for k, v in params.items()}
         self.state = {"t": state["t"], "m": {k: v.copy() for k, v in state["m"].items()},
                       "v": {k: v.copy() for k, v in state["v"].items()}}
+        self.decayed = list(decayed)
+        self.grads = None
+
+    def gradient(self, grads):
+        self.grads = grads
+        return grads
+
+    def weight_decay(self, scale):
+        """The L2 penalty's gradient added one weight array at a time."""
+        total = 0.0
+        for k in self.decayed:
+            W = self.params[k]
+            total += float(np.vdot(W, W))
+            self.grads[k] += scale * W
+        return total
 
     def step(self, grads, clip_norm=None):
         norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))

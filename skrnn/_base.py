@@ -395,12 +395,14 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
 
     def _train_epochs(self, seqs, y, w, target_attrs, continuing, incremental):
         params, opt, hist = self._initial_state(seqs, target_attrs, continuing)
-        # Parameters and optimizer state packed in one vector each; ``params`` are views.
-        optimizer = _optimizers.Optimizer(self.solver, params, opt, self._hyper())
-        params = optimizer.params
         net = self._network(n_inputs=hist["n_features_in_"],
                             n_outputs=target_attrs["_n_outputs_"],
                             architecture=hist["_fitted_architecture"])
+        # Parameters, gradient and optimizer state packed in one vector each; ``params``
+        # are views. The L2-penalised weights are one block of it (see _loss_grad).
+        optimizer = _optimizers.Optimizer(self.solver, params, opt, self._hyper(),
+                                          decayed=net.weight_names(params))
+        params = optimizer.params
         n_epochs = 1 if incremental else self.max_iter
         train_idx = np.arange(len(seqs))
         val = None
@@ -430,7 +432,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                     if b_w is not None and not b_w.any():
                         continue  # all weights zero: no loss, nothing to learn (and n = 0)
                     loss, grads, final = self._loss_grad(net, params, b_seqs, b_y, b_w, state0,
-                                                         workspace)
+                                                         workspace, optimizer)
                     if not np.isfinite(loss):
                         raise ValueError(
                             f"{type(self).__name__}: the loss became non-finite in epoch "
@@ -538,7 +540,15 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         for b in length_bucketed_batches(seqs.lengths, idx, size, rng, self._bucket_pool):
             yield seqs.take(b), y[b], None if w is None else w[b], None, None
 
-    def _loss_grad(self, net, params, seqs, y, w, state0=None, workspace=None):
+    def _loss_grad(self, net, params, seqs, y, w, state0=None, workspace=None,
+                   optimizer=None):
+        """(loss, gradients, final states) of a minibatch, the L2 penalty included.
+
+        With fit's ``optimizer`` (whose ``params`` are ``params``), the gradients are
+        its packed gradient's views, and the penalty is computed on its block of
+        weights: three NumPy calls instead of three per weight array, which was 5% of
+        a negation-sized fit.
+        """
         logits, final, cache = net.forward(params, seqs, state0, return_cache=True,
                                            workspace=workspace)
         loss, dlogits = self._loss(logits, y, w)
@@ -548,10 +558,14 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         # is the same as a repeated sample.
         if self.alpha:
             scale = self.alpha / (len(seqs) if w is None else float(w.sum()))
-            for k in net.weight_names(params):
-                W = params[k]
-                loss += 0.5 * scale * float(np.vdot(W, W))
-                grads[k] += scale * W
+            if optimizer is not None:
+                grads = optimizer.gradient(grads)
+                loss += 0.5 * scale * optimizer.weight_decay(scale)
+            else:
+                for k in net.weight_names(params):
+                    W = params[k]
+                    loss += 0.5 * scale * float(np.vdot(W, W))
+                    grads[k] += scale * W
         return loss, grads, final
 
     # ------------------------------------------------------------ prediction

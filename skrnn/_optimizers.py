@@ -59,25 +59,34 @@ class Optimizer:
     hyper : dict
         ``learning_rate``, ``momentum``, ``nesterovs_momentum``, ``beta_1``,
         ``beta_2``, ``epsilon`` and ``rho`` (whichever the solver uses).
+    decayed : list of str, default=()
+        The parameters that L2 regularisation applies to. They are packed first, as
+        one block, so that :meth:`weight_decay` is three NumPy calls however many there
+        are.
 
     Attributes
     ----------
     params : dict of str to ndarray
-        Views of the packed parameters, by name: what the network reads, updated in
-        place by :meth:`step`.
+        Views of the packed parameters, by name (in the order of ``params``): what the
+        network reads, updated in place by :meth:`step`.
+    grads : dict of str to ndarray
+        Views of the packed gradient, by name; see :meth:`gradient`.
     state : dict
         The state in :func:`init_state`'s format, its arrays views of the packed ones:
         what an estimator stores after training.
     """
 
-    def __init__(self, solver, params, state, hyper):
+    def __init__(self, solver, params, state, hyper, decayed=()):
         if solver not in _SLOTS:
             raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}.")
         self.solver, self.hyper = solver, hyper
-        self._keys = list(params)
+        self._order = list(params)  # the caller's order, kept in the views' dicts
+        decayed = [k for k in decayed if k in params]
+        self._keys = decayed + [k for k in params if k not in decayed]  # packing order
         self._shapes = [params[k].shape for k in self._keys]
         self._dtype = params[self._keys[0]].dtype
         self._size = sum(int(np.prod(shape)) for shape in self._shapes)
+        self._n_decayed = sum(int(np.prod(params[k].shape)) for k in decayed)
         self.vector = self._pack(params)
         self.params = self._views(self.vector)
         self.state = {"t": int(state["t"])}
@@ -86,6 +95,7 @@ class Optimizer:
             self._slots[slot] = self._pack(state[slot])
             self.state[slot] = self._views(self._slots[slot])
         self._grad = np.empty_like(self.vector)
+        self.grads = self._views(self._grad)
         self._scratch = (np.empty_like(self.vector), np.empty_like(self.vector))
 
     def _pack(self, arrays, out=None):
@@ -100,7 +110,24 @@ class Optimizer:
             size = int(np.prod(shape))
             views[k] = vector[start : start + size].reshape(shape)
             start += size
-        return views
+        return {k: views[k] for k in self._order}
+
+    def gradient(self, grads):
+        """``grads`` (a dict like ``params``) packed into the optimizer's gradient vector;
+        returns :attr:`grads`, its views, which :meth:`step` then takes without a copy."""
+        if grads is not self.grads:
+            self._pack(grads, out=self._grad)
+        return self.grads
+
+    def weight_decay(self, scale):
+        """Add ``scale * w`` to the packed gradient of the ``decayed`` parameters (the
+        gradient of the L2 penalty ``0.5 * scale * ||w||^2``; call :meth:`gradient`
+        first); returns ``||w||^2``, one dot product over all of them."""
+        n = self._n_decayed
+        w, s = self.vector[:n], self._scratch[0][:n]
+        np.multiply(w, scale, out=s)
+        self._grad[:n] += s
+        return float(np.dot(w, w))
 
     def step(self, grads, clip_norm=None):
         """One update from ``grads`` (a dict like ``params``), clipped to ``clip_norm``.
@@ -108,7 +135,8 @@ class Optimizer:
         Returns the gradient's global norm before clipping, or None without
         ``clip_norm`` (it is not computed then).
         """
-        g = self._pack(grads, out=self._grad)
+        self.gradient(grads)
+        g = self._grad
         norm = None if clip_norm is None else clip_by_global_norm(g, clip_norm)
         self.state["t"] += 1
         _STEPS[self.solver](self.vector, g, self._slots, self.state["t"], self.hyper,

@@ -274,6 +274,35 @@ def test_estimator_loss_gradient_with_l2_and_weights(cell):
     assert_gradients_match(lambda: clf._loss_grad(net, params, seqs, y, w)[0], params, grads)
 
 
+@pytest.mark.parametrize("cell", ["rnn", "gru"])
+def test_l2_on_the_packed_weights_equals_per_weight(cell):
+    """Fit's path (gradient packed, the L2 term on the optimizer's block of weights)
+    gives the same loss and gradients as the per-weight one that the check above pins
+    to finite differences."""
+    from skrnn import _optimizers
+
+    rng = np.random.RandomState(2)
+    X = rng.normal(size=(6, 5, 2))
+    X[2, 3:] = np.nan
+    y = np.array([0, 1, 1, 0, 1, 0])
+    w = rng.uniform(0.5, 2.0, 6)
+    clf = RNNClassifier(cell=cell, hidden_layer_sizes=(3, 4), alpha=0.3, dtype=np.float64,
+                        max_iter=1, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    net, seqs = clf._network(), clf._check_X(X, fitted=True)
+    params = {k: v + rng.normal(0, 0.3, v.shape) for k, v in clf.params_.items()}
+    loss, grads, _ = clf._loss_grad(net, params, seqs, y, w)
+    opt = _optimizers.Optimizer("adam", params, _optimizers.init_state("adam", params),
+                                clf._hyper(), decayed=net.weight_names(params))
+    assert list(opt.params) == list(params) and list(opt.grads) == list(params)
+    loss_p, grads_p, _ = clf._loss_grad(net, opt.params, seqs, y, w, optimizer=opt)
+    assert grads_p is opt.grads  # what opt.step takes without packing again
+    assert loss_p == pytest.approx(loss, rel=1e-12)
+    for k in params:
+        np.testing.assert_allclose(grads_p[k], grads[k], rtol=1e-12, atol=1e-15, err_msg=k)
+
+
 def test_predict_does_not_mutate(toy):
     X, y = toy
     clf = _fast(max_iter=3)
