@@ -291,11 +291,12 @@ it undone / time with it, on the named workload); the others are not ablated.
 - **float32** [`float32`] by default.
 - **A packed optimizer** [`packed-optimizer`, `packed-optimizer-32`]. During a fit the
   parameters, their gradient and the optimizer's state are one vector each, and the
-  named arrays the network reads are views of them: clipping (the global norm is one
-  dot product) and the Adam update are a dozen NumPy calls on one vector, not a dozen
-  per parameter array, all in the parameters' dtype (no float64 temporaries for a
-  float32 model). It pays for the smallest models [`packed-optimizer`]; at H=32 on
-  2,048 sequences [`packed-optimizer-32`] the two are even.
+  named arrays the network reads are views of them: the L2 term (the penalised
+  weights are packed first, as one block), clipping (the global norm is one dot
+  product) and the Adam update are a dozen NumPy calls on one vector, not a dozen per
+  parameter array, all in the parameters' dtype (no float64 temporaries for a float32
+  model). It pays a little, and only for small models, whose minibatch takes well
+  under a millisecond.
 - **Nothing redundant in the loop:** input validated once per fit [`validation`], NumPy
   log-softmax [`log-softmax`], batches come pre-sorted so the network neither sorts nor
   permutes, a zero initial state is written into the state buffer rather than made as
