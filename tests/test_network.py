@@ -269,3 +269,31 @@ def test_carried_state_equals_one_long_pass():
     a, state = net.forward(params, first)
     b, _ = net.forward(params, second, state0=state)
     np.testing.assert_allclose(np.concatenate([a, b], axis=1), whole, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sequence_cross_entropy_against_its_definition(dtype):
+    """Mean of -log softmax(z)_y over the real steps, and its gradient (p - onehot) / n
+    there, zero on padding: against the definition written plainly, in float64 (with a
+    sequence that is all padding, and logits large enough to need the max shift)."""
+    rng = np.random.RandomState(9)
+    logits = (30 * rng.normal(size=(4, 6, 5))).astype(dtype)
+    y = rng.randint(0, 5, (4, 6))
+    y[1, 3:] = -1
+    y[2, :] = -1
+    loss, dlogits = sequence_cross_entropy(logits, y)
+    z = logits.astype(np.float64)
+    logp = z - z.max(-1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(-1, keepdims=True))
+    real = y >= 0
+    n = real.sum()
+    expected = -sum(logp[b, t, y[b, t]] for b, t in zip(*np.nonzero(real))) / n
+    grad = np.exp(logp)
+    for b, t in zip(*np.nonzero(real)):
+        grad[b, t, y[b, t]] -= 1
+    grad *= real[..., None] / n
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    assert dlogits.dtype == dtype and dlogits.shape == logits.shape
+    assert loss == pytest.approx(expected, rel=tol)
+    np.testing.assert_allclose(dlogits, grad, rtol=tol, atol=tol / n)
+    assert not dlogits[2].any() and not dlogits[1, 3:].any()
