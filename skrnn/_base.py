@@ -29,7 +29,7 @@ from threadpoolctl import ThreadpoolController
 from . import _optimizers
 from ._cells import ACTIVATIONS, CELLS
 from ._network import RecurrentNetwork
-from ._validation import check_sequences
+from ._validation import check_sequences, is_one_hot
 from ._workspace import Workspace
 
 # Memory bound for prediction: at most this many float entries per gate buffer per chunk.
@@ -236,6 +236,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         """Validate X against the contract; after fit, against the fitted feature count."""
         name = type(self).__name__
         if fitted:
+            self._check_input_kind(X)
             return check_sequences(X, n_features=self.n_features_in_,
                                    dtype=self._fitted_dtype(), estimator_name=name)
         seqs = check_sequences(X, n_features=self.vocab_size if self._is_index(X) else None,
@@ -247,15 +248,38 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             )
         return seqs
 
+    def _check_input_kind(self, X):
+        """Integer X, read as token ids, only for a model that has been fed tokens.
+
+        Integer X means token ids, float X feature values (the input contract), and
+        one-hot rows are the same tokens as ids. A model fitted on feature values that
+        are not one-hot would read an integer-valued series as ids (with one feature per
+        step, zeros as the value 1.0), so that is refused with a pointer to the cast.
+        """
+        if getattr(self, "_input_kind", None) != "values":  # None: not recorded
+            return
+        dtype = self._dtype_of(X)
+        if dtype is not None and dtype.kind in "iu":
+            raise ValueError(
+                f"X is an integer array, which skrnn reads as token ids, but "
+                f"{type(self).__name__} was fitted on float feature values. To pass the "
+                "values of an integer-valued series, cast X to float (X.astype(float))."
+            )
+
     @staticmethod
-    def _is_index(X):
+    def _dtype_of(X):
         dtype = getattr(X, "dtype", None)
         if dtype is None:
             try:
                 dtype = np.asarray(X).dtype
             except (TypeError, ValueError):  # e.g. a ragged list: check_sequences explains
-                return False
-        return dtype.kind in "iu"
+                return None
+        return dtype
+
+    @classmethod
+    def _is_index(cls, X):
+        dtype = cls._dtype_of(X)
+        return dtype is not None and dtype.kind in "iu"
 
     def _fitted_dtype(self):
         return self.params_["W_y"].dtype
@@ -312,6 +336,12 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         """warm_start and partial_fit continue the fitted model: the same network and input."""
         self._check_same_architecture()
         name = type(self).__name__
+        if seqs.kind == "index" and getattr(self, "_input_kind", None) == "values":
+            raise ValueError(
+                f"X is an integer array of token ids, but {name} was fitted on float "
+                "feature values; warm_start and partial_fit continue the same model. Cast "
+                "an integer-valued series to float."
+            )
         if seqs.kind == "index" and seqs.n_features > self.n_features_in_:
             i, t = np.argwhere(seqs.data >= self.n_features_in_)[0]
             raise ValueError(
@@ -355,6 +385,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 "_seed": self._seed,
                 "n_features_in_": self.n_features_in_,
                 "_fitted_architecture": self._fitted_architecture,
+                "_input_kind": getattr(self, "_input_kind", None),
             }
             # early_stopping may have been switched since: its bookkeeping starts afresh.
             if self.early_stopping and history["validation_scores_"] is None:
@@ -383,6 +414,10 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             "best_validation_score_": -np.inf if self.early_stopping else None,
             "_no_improvement_count": 0, "_seed": seed, "n_features_in_": n_inputs,
             "_fitted_architecture": architecture,
+            # Feature values, or tokens (ids, or one-hot rows: the same model, see
+            # _check_input_kind).
+            "_input_kind": "values" if seqs.kind == "dense" and not is_one_hot(seqs)
+            else "tokens",
         }
         return params, opt, history
 

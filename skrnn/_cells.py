@@ -188,7 +188,11 @@ def rnn_forward(Zx, params, state0, batch_sizes, activation="tanh", ws=FRESH):
 
 
 def rnn_backward(dHs, params, cache, batch_sizes, activation="tanh", ws=FRESH):
-    """Vanilla cell BPTT. ``dHs`` (T, B, H) is overwritten with dL/da_t."""
+    """Vanilla cell BPTT. ``dHs`` (T, B, H) is overwritten with dL/da_t.
+
+    ``dHs`` is returned as ``dZx`` whole, so its padding rows must come in zero, as the
+    network makes them (no gradient reaches a step past a sample's end).
+    """
     W_h, Hs = params["W_h"], cache["Hs"]
     T, B, n_h = dHs.shape
     W_hT = _transposed(W_h)

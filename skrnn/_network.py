@@ -28,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._cells import CELLS
-from ._workspace import FRESH
+from ._workspace import FRESH, zero_padding
 
 HEADS = ("many_to_one", "many_to_many")
 # Up to this many multiply-adds, dW_x of token ids is a dense one-hot product (~25 us):
@@ -236,6 +236,9 @@ class RecurrentNetwork:
             grads["b_y"] = dlog.sum(axis=0)
             dx = ws.empty("dx", (T, B, n_dirs * n_top), dlogits.dtype)
             np.dot(dlog, W_y.T, out=_flatten(dx))
+            # A padding step's output is b_y alone (its features are zero): a loss that
+            # reads it (sequence_cross_entropy does not) trains b_y, and nothing below.
+            zero_padding(dx, batch_sizes, keep_real=True)
 
         index_input = cache["kind"] == "index"
         for k in range(len(self.hidden_sizes) - 1, -1, -1):

@@ -160,6 +160,15 @@ def _describe(i, t=None):
     return f"sample {i}" + ("" if t is None else f", step {t}")
 
 
+def is_one_hot(seqs):
+    """Whether every real step of dense ``seqs`` is a one-hot row (a token, as an id is)."""
+    data = seqs.data
+    ones = data == 1
+    rows = (ones | (data == 0)).all(axis=2) & (np.add.reduce(ones, axis=2) == 1)
+    real = np.arange(data.shape[1])[None, :] < np.asarray(seqs.lengths)[:, None]
+    return bool(rows[real].all())
+
+
 def _lengths_from_mask(real, what):
     """Lengths from a (n, T) boolean 'is a real step' mask; padding must be at the end."""
     _, T = real.shape
@@ -320,5 +329,13 @@ def _check_dense(arr, n_features, dtype, estimator_name):
         )
     lengths = _lengths_from_mask(~nan_steps, "all NaN")
     data = np.where(nan, 0, arr) if nan.any() else arr
-    data = data.astype(dtype, copy=False)
+    if data.dtype != dtype:
+        with np.errstate(over="ignore"):
+            data = data.astype(dtype)
+        if np.isinf(data).any():  # finite before the cast: too large for the dtype
+            i, t, k = np.argwhere(np.isinf(data))[0]
+            raise ValueError(
+                f"Input X contains a value too large for {np.dtype(dtype).name} in "
+                f"{_describe(i, t)} (feature {k}): {float(arr[i, t, k]):g}. Scale the input."
+            )
     return Sequences(data, lengths, "dense", F)

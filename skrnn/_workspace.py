@@ -109,7 +109,7 @@ FRESH = _Fresh()
 _FILL_PER_CALL = 8192
 
 
-def zero_padding(A, batch_sizes, first=0, gates=False):
+def zero_padding(A, batch_sizes, first=0, gates=False, keep_real=False):
     """Zero the rows of ``A[first + t]`` past ``batch_sizes[t]``, the finished samples.
 
     Buffers from a workspace hold the previous step's values; the cells write only the
@@ -118,13 +118,14 @@ def zero_padding(A, batch_sizes, first=0, gates=False):
     (every gate at once). ``batch_sizes`` never increases, so the steps that share a
     batch size are one slice, zeroed in one call; a batch of equal lengths has no
     padding at all. A small buffer with several such slices is zeroed whole, in one
-    call (the cells overwrite its real rows).
+    call (the cells overwrite its real rows), unless ``keep_real``: its real rows hold
+    data that must stay.
     """
     B = A.shape[2 if gates else 1]
     n_blocks = len(set(batch_sizes)) - (B in batch_sizes)  # one per batch size below B
     if n_blocks <= 0:
         return A
-    if A.size <= _FILL_PER_CALL * n_blocks:
+    if not keep_real and A.size <= _FILL_PER_CALL * n_blocks:
         A.fill(0)
         return A
     lead = (slice(None),) if gates else ()

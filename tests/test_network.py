@@ -297,3 +297,36 @@ def test_sequence_cross_entropy_against_its_definition(dtype):
     assert loss == pytest.approx(expected, rel=tol)
     np.testing.assert_allclose(dlogits, grad, rtol=tol, atol=tol / n)
     assert not dlogits[2].any() and not dlogits[1, 3:].any()
+
+
+@pytest.mark.parametrize("cell, activation", [("rnn", "tanh"), ("rnn", "relu"),
+                                              ("lstm", "tanh"), ("gru", "tanh")])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("kind", ["float", "index"])
+def test_loss_on_padding_outputs_trains_only_the_output_bias(cell, activation,
+                                                              bidirectional, kind):
+    # A padding step's output is b_y alone (its features are zero). A loss that reads it
+    # must train b_y and nothing else: the vanilla cell once passed the padding rows of
+    # dL/dh into its recurrent and input gradients.
+    rng = np.random.RandomState(1)
+    net = RecurrentNetwork(cell, N_FEATURES, (3, 2), N_CLASSES, activation=activation,
+                           bidirectional=bidirectional, head="many_to_many")
+    params = _perturbed_params(net, rng)
+    seqs, pad = _batch(kind, rng)
+    R = rng.normal(size=pad.shape + (N_CLASSES,))  # non-zero on padding steps too
+
+    def loss():
+        return float((R * net.forward(params, seqs)[0]).sum())
+
+    logits, _, cache = net.forward(params, seqs, return_cache=True)
+    np.testing.assert_array_equal(logits[pad], np.broadcast_to(params["b_y"], logits[pad].shape))
+    grads = net.backward(params, cache, R.copy())
+    assert_gradients_match(loss, params, grads)
+    # Only the padding part of R: every gradient but b_y's is exactly zero.
+    R_pad = np.where(pad[..., None], R, 0.0)
+    grads_pad = net.backward(params, net.forward(params, seqs, return_cache=True)[2], R_pad)
+    for name, g in grads_pad.items():
+        if name == "b_y":
+            np.testing.assert_allclose(g, R_pad.sum(axis=(0, 1)))
+        else:
+            assert not g.any(), name

@@ -107,6 +107,45 @@ def test_fitted_estimator_rejects_wrong_features_and_unknown_ids():
     assert clf.predict(rng.normal(size=(2, 9, 3))).shape == (2,)
 
 
+def test_value_too_large_for_the_dtype_is_named():
+    # Finite in float64, infinite in float32: scikit-learn's check_array names it too.
+    X = np.array([[1.0, 2.0, 3.0], [1.0, 1e39, 2.0]])
+    with pytest.raises(ValueError, match=r"too large for float32 in sample 1, step 1 "
+                                         r"\(feature 0\): 1e\+39"):
+        check_sequences(X, dtype=np.float32)
+    assert np.isfinite(check_sequences(X, dtype=np.float64).data).all()
+    clf = RNNClassifier(hidden_layer_sizes=(3,), max_iter=1, random_state=0)
+    with pytest.raises(ValueError, match="too large for float32"):
+        clf.fit(X, [0, 1])
+
+
+def test_fitted_model_rejects_the_other_input_kind():
+    # Integer X means token ids, float X values: a model fitted on one must not read
+    # the other as its own (an integer-valued series taken for ids, say).
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(10, 5))
+    y = np.arange(10) % 2
+    clf = RNNClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0)
+    with pytest.warns(Warning):
+        clf.fit(X, y)
+    with pytest.raises(ValueError, match=r"integer array, which skrnn reads as token ids, "
+                                         r"but RNNClassifier was fitted on float feature "
+                                         r"values.*X.astype\(float\)"):
+        clf.predict(np.zeros((2, 5), dtype=int))
+    with pytest.raises(ValueError, match="fitted on float feature values; warm_start and "
+                                         "partial_fit"):
+        clf.partial_fit(np.zeros((2, 5), dtype=int), [0, 1])
+    assert clf.predict(np.zeros((2, 5))).shape == (2,)
+    # One-hot rows are tokens, as ids are: a model fitted on them takes ids.
+    ids = rng.randint(0, 4, size=(10, 5))
+    onehot = np.eye(4)[ids]
+    clf_onehot = RNNClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0)
+    with pytest.warns(Warning):
+        clf_onehot.fit(onehot, y)
+    np.testing.assert_array_equal(clf_onehot.predict_proba(ids),
+                                  clf_onehot.predict_proba(onehot))
+
+
 def test_zero_length_sequence_is_legal_at_predict():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(12, 5))
