@@ -356,6 +356,15 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 "same model."
             )
 
+    def _check_finite_weights(self, vector, epoch):
+        """The loss is checked before every step; the weights after the last one, here."""
+        if not np.isfinite(vector).all():
+            raise ValueError(
+                f"{type(self).__name__}: the weights became non-finite in epoch {epoch + 1}; "
+                "the model was left as it was before this call. Lower learning_rate_init, "
+                "set clip_norm, or scale the input."
+            )
+
     def _check_same_architecture(self):
         now, fitted = _architecture(self), self._fitted_architecture
         for key in ("cell", "hidden_layer_sizes", "bidirectional", "activation"):
@@ -484,6 +493,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                     if self._after_batch(train, loss, n_b):
                         stop_requested = True
                         break
+                self._check_finite_weights(optimizer.vector, epoch)
                 hist["n_iter_"] += 1
                 epoch_loss = total / max(n_seen, 1)
                 hist["loss_curve_"].append(epoch_loss)
@@ -528,6 +538,8 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             if not continuing:
                 raise KeyboardInterrupt
             return self
+        if best_params is None:  # interrupted mid-epoch: the last steps were not checked
+            self._check_finite_weights(optimizer.vector, hist["n_iter_"])
         # Commit: everything at once, only now that training has succeeded.
         for k, v in target_attrs.items():
             setattr(self, k, v)

@@ -39,8 +39,18 @@ def clip_by_global_norm(g, clip_norm):
     ``g`` is the packed gradient, one vector for all parameters: the norm is over all of
     them together, so the update's direction is kept (Pascanu et al., 2013), and it is
     one BLAS dot product. Returns the norm before clipping.
+
+    Past ~1.8e19 in float32 the squares overflow, which would turn the scale into 0 (a
+    skipped update) instead of ``clip_norm / ||g||``: the norm of ``g`` divided by its
+    largest entry, then multiplied back, is exact there too. A gradient with an inf or
+    NaN entry has no direction to keep and comes out non-finite (training stops on it).
     """
     norm = float(np.sqrt(np.dot(g, g)))
+    if norm == np.inf:  # overflowed, or an inf entry
+        top = float(np.max(np.abs(g)))
+        if np.isfinite(top):
+            u = g / top
+            norm = float(np.sqrt(np.dot(u, u))) * top
     if clip_norm is not None and norm > clip_norm:
         g *= clip_norm / norm
     return norm

@@ -85,3 +85,12 @@ def test_clipping_scales_all_gradients_together():
     np.testing.assert_allclose(opt.params["b"], [[0, -0.8], [0, 0]])
     assert opt.step(grads, clip_norm=10.0) == pytest.approx(5.0)  # below: unchanged
     np.testing.assert_allclose(opt.params["a"], [-3.6, 0, 0])
+
+
+def test_clipping_a_float32_gradient_whose_squares_overflow():
+    # ||g|| = 2e20: g . g overflows float32, and a scale of clip / inf would be 0.
+    g = np.full(4, 1e20, dtype=np.float32)
+    norm = _optimizers.clip_by_global_norm(g, 5.0)
+    assert norm == pytest.approx(2e20, rel=1e-6)
+    np.testing.assert_allclose(g, np.full(4, 2.5), rtol=1e-6)
+    assert g.dtype == np.float32

@@ -269,3 +269,31 @@ def test_predict_does_not_mutate(ragged):
     reg.predict(X_test)
     reg.score(X_test, reg.predict(X_test))
     assert pickle.dumps(reg) == before
+
+
+def test_weights_made_non_finite_by_the_last_step_are_not_committed():
+    # The loss is finite before every step; the very last step overflows the weights.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(20, 4, 2))
+    y = 1000 * X.sum(axis=(1, 2))
+    reg = RNNRegressor(solver="sgd", learning_rate_init=1e38, clip_norm=None, max_iter=1,
+                       batch_size=1000, momentum=0.0, random_state=0)
+    with pytest.raises(ValueError, match="weights became non-finite in epoch 1"), \
+            np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reg.fit(X, y)
+    assert not hasattr(reg, "params_")
+    fitted = RNNRegressor(max_iter=2, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        fitted.fit(X, y)
+    before = {k: v.copy() for k, v in fitted.params_.items()}
+    state = (fitted.n_iter_, fitted.t_, list(fitted.loss_curve_))
+    fitted.set_params(solver="sgd", learning_rate_init=1e38, clip_norm=None, momentum=0.0,
+                      batch_size=1000)
+    with pytest.raises(ValueError, match="weights became non-finite"), \
+            np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted.partial_fit(X, y)
+    assert (fitted.n_iter_, fitted.t_, fitted.loss_curve_) == state
+    for k, v in before.items():
+        np.testing.assert_array_equal(fitted.params_[k], v)
