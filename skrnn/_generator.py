@@ -24,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import _PREDICT_CHUNK_ELEMENTS, BaseRNN, _check_int, _check_real
 from ._network import log_softmax, sequence_cross_entropy
-from ._validation import Sequences, check_sequences
+from ._validation import Sequences, check_sequences, one_hot_steps
 from ._vectorizer import SequenceVectorizer, _check_documents
 
 __all__ = ["RNNSequenceGenerator"]
@@ -516,8 +516,7 @@ class RNNSequenceGenerator(BaseRNN):
             ids = seqs.data
         else:
             onehot = seqs.data
-            is_onehot = ((onehot == 0) | (onehot == 1)).all(axis=2) & (onehot.sum(axis=2) == 1)
-            bad = real & ~is_onehot
+            bad = real & ~one_hot_steps(onehot)
             if bad.any():
                 i, t = np.argwhere(bad)[0]
                 raise ValueError(

@@ -160,13 +160,16 @@ def _describe(i, t=None):
     return f"sample {i}" + ("" if t is None else f", step {t}")
 
 
+def one_hot_steps(data):
+    """(n, T) mask of the steps of dense (n, T, F) ``data`` that are one-hot rows."""
+    ones = data == 1
+    return (ones | (data == 0)).all(axis=2) & (np.add.reduce(ones, axis=2) == 1)
+
+
 def is_one_hot(seqs):
     """Whether every real step of dense ``seqs`` is a one-hot row (a token, as an id is)."""
-    data = seqs.data
-    ones = data == 1
-    rows = (ones | (data == 0)).all(axis=2) & (np.add.reduce(ones, axis=2) == 1)
-    real = np.arange(data.shape[1])[None, :] < np.asarray(seqs.lengths)[:, None]
-    return bool(rows[real].all())
+    real = np.arange(seqs.data.shape[1])[None, :] < np.asarray(seqs.lengths)[:, None]
+    return bool(one_hot_steps(seqs.data)[real].all())
 
 
 def _lengths_from_mask(real, what):
