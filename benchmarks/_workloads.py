@@ -270,6 +270,10 @@ class LowerBound:
     in one product, and ``dW_x`` (one-hot product or sparse product,
     whichever is faster). No activations, no loss, no optimizer, no clipping: skrnn's
     time over this is the cost of everything that is not a matrix product.
+
+    The products run under the BLAS thread policy of skrnn's fit, as in
+    :class:`SkrnnStep` (one thread when a step's recurrent product is small), so that
+    both are timed at the same thread count.
     """
 
     def __init__(self, w, dtype=np.float32, seed=0):
@@ -295,8 +299,10 @@ class LowerBound:
         self.onehot[np.arange(T * B), flat] = 1
         self.onehot_T = np.ascontiguousarray(self.onehot.T)
         self.sparse_T = sp.csr_matrix(self.onehot_T)
-        self.proj = self._fastest([self._project_gather, self._project_product])
-        self.dWx = self._fastest([self._dWx_product, self._dWx_sparse])
+        self.step_product = B * H * H * G
+        with _blas_threads_for(self.step_product):
+            self.proj = self._fastest([self._project_gather, self._project_product])
+            self.dWx = self._fastest([self._dWx_product, self._dWx_sparse])
 
     @staticmethod
     def _fastest(fns, n=15):
@@ -315,7 +321,9 @@ class LowerBound:
         return best
 
     def _project_gather(self):
-        np.take(self.W_x, self.ids_tm, axis=0, out=self.Zx)
+        # mode="clip" writes straight into ``out``; the default "raise" fills a temporary
+        # first and copies it (skrnn's own gather uses "clip" too).
+        np.take(self.W_x, self.ids_tm, axis=0, out=self.Zx, mode="clip")
 
     def _project_product(self):
         np.matmul(self.onehot, self.W_x, out=self.Zx.reshape(self.T * self.w.batch, -1))
@@ -327,11 +335,15 @@ class LowerBound:
         return self.sparse_T @ self.dZ.reshape(-1, self.dZ.shape[2])
 
     def __call__(self):
+        with _blas_threads_for(self.step_product):
+            self._products()
+
+    def _products(self):
         T, Hs, W_h, rec, dh = self.T, self.Hs, self.W_h, self.rec, self.dh
         H = W_h.shape[0]
         self.proj()
         for t in range(T):
-            np.matmul(Hs[t], W_h, out=rec)
+            np.dot(Hs[t], W_h, out=rec)  # np.dot: less dispatch than np.matmul, as the cells
         feats = Hs[1:].reshape(-1, H) if self.many else Hs[T]
         feats @ self.W_y
         # backward
@@ -339,6 +351,6 @@ class LowerBound:
         self.dlog @ self.W_y.T
         W_hT = self.W_hT
         for t in range(T - 1, 0, -1):  # dL/dh_0 is not needed (h_0 is not trained)
-            np.matmul(self.dZ[t], W_hT, out=dh)
+            np.dot(self.dZ[t], W_hT, out=dh)
         Hs[:T].reshape(-1, H).T @ self.dZ.reshape(-1, self.dZ.shape[2])
         self.dWx()

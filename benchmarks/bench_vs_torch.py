@@ -18,9 +18,11 @@ need it.
 Fairness rules
 --------------
 * Same thread count: NumPy's BLAS count (threadpoolctl) is read, or forced with
-  ``--threads``, and ``torch.set_num_threads`` is set to it. (skrnn's ``fit`` itself
-  runs BLAS on one thread when its per-step products are too small to split, see
-  ``skrnn._base._blas_threads_for``; that is skrnn's own choice, like torch's.)
+  ``--threads``, and ``torch.set_num_threads`` is set to it. skrnn's ``fit`` runs BLAS
+  on one thread when its per-step products are too small to split (see
+  ``skrnn._base._blas_threads_for``); torch gets the same choice: every variant below is
+  screened at the run's count and at one thread. The lower bound runs under skrnn's
+  thread policy.
 * Same shapes, float32, Adam (lr 1e-3), global-norm clipping at 5, and the same L2
   penalty as the estimator whose step it is (RNNClassifier: ``alpha=1e-4``; torch: Adam
   ``weight_decay=alpha / batch`` on the weight matrices only, the same gradient term;
@@ -33,7 +35,14 @@ Fairness rules
   + ``tanh`` (skrnn's algorithm); Adam as the for-loop, ``foreach`` or ``fused``
   implementation. Fits: the very minibatches of ``RNNClassifier.fit`` in the same order
   (skrnn's batching function and seed), padded with the last real step gathered (exact
-  for a unidirectional many-to-one model) or ``pack_padded_sequence``.
+  for a unidirectional many-to-one model) or ``pack_padded_sequence``; the one-hot
+  tensor of the data is built inside the timed fit, as skrnn validates its input there.
+  One-hot floats are how ``nn.RNN/LSTM/GRU`` read symbols (``nn.Embedding`` in front
+  would be another model, with one more layer). Where skrnn gathers and scatters rows,
+  torch's training step then does two input products (forward, and the weight
+  gradient) for three recurrent ones, 2V/(3H) of their multiply-adds (V=64: 1.3x at
+  H=32, 0.33x at H=128, 0.08x at H=512); as large products over all steps they cost
+  less than that share of the time.
 * Interleaving: in every round each contender runs once, in a random order, after a
   pause (``--settle``) so that the previous one's spinning worker threads (OpenBLAS and
   OpenMP spin a while before they sleep) are asleep. A training step is then run once
@@ -108,6 +117,36 @@ class TorchModel(nn.Module):
         return (h[0] if self.cell == "lstm" else h)[-1]
 
 
+def one_hot(ids, vocab):
+    """float32 one-hot rows of ``ids`` (a LongTensor), written straight into float32 (no
+    int64 one-hot tensor first, as ``F.one_hot(...).float()`` makes)."""
+    out = torch.zeros(*ids.shape, vocab)
+    return out.scatter_(-1, ids.unsqueeze(-1), 1.0)
+
+
+THREAD_CHOICES = [None]  # torch thread counts each variant is screened at (set by main)
+
+
+def at_threads(fn, n):
+    """``fn`` with torch on ``n`` intra-op threads. Every torch contender sets its own count
+    (only when it differs), so back-to-back calls of one contender do not toggle it."""
+    def run():
+        if torch.get_num_threads() != n:
+            torch.set_num_threads(n)
+        return fn()
+    return run
+
+
+def thread_choices(variants):
+    """Every variant at each of ``THREAD_CHOICES``: torch may use fewer threads than the
+    run's count, as skrnn's fit does for small models (``_blas_threads_for``)."""
+    counts = [n for n in THREAD_CHOICES if n is not None]
+    if not counts:
+        return variants
+    return {f"{name[:-1]}, {n} thread{'s' if n > 1 else ''}]": at_threads(fn, n)
+            for name, fn in variants.items() for n in counts}
+
+
 def _adam(model, impl, weight_decay):
     weights = [p for n, p in model.named_parameters() if "weight" in n]
     biases = [p for n, p in model.named_parameters() if "weight" not in n]
@@ -119,7 +158,7 @@ def _adam(model, impl, weight_decay):
 def torch_step_onehot(w, impl, seed=0):
     torch.manual_seed(seed)
     ids, y = step_data(w, seed)
-    x = F.one_hot(torch.from_numpy(ids.T.copy()), w.vocab).float()  # (T, B, V)
+    x = one_hot(torch.from_numpy(ids.T.copy()), w.vocab)  # (T, B, V)
     model = TorchModel(w.cell, w.vocab, w.hidden, w.n_classes)
     params = list(model.parameters())
     if w.head == "many_to_one":
@@ -196,7 +235,7 @@ def torch_step_variants(w):
     if w.cell == "rnn":
         for impl in ("foreach", "fused"):
             variants[f"torch[gather + addmm loop, adam {impl}]"] = torch_step_gather(w, impl)
-    return variants
+    return thread_choices(variants)
 
 
 def torch_predict_variants(w, X):
@@ -209,7 +248,7 @@ def torch_predict_variants(w, X):
             with torch.no_grad():
                 out = []
                 for s in range(0, len(ids_all), chunk):
-                    x = F.one_hot(ids_all[s : s + chunk].T, w.vocab).float()
+                    x = one_hot(ids_all[s : s + chunk].T, w.vocab)
                     out.append(torch.softmax(model.out(model.final_state(x)), dim=1))
                 return torch.cat(out).numpy()
         return run
@@ -234,7 +273,7 @@ def torch_predict_variants(w, X):
                     out.append(torch.softmax(model.out(h), dim=1))
                 return torch.cat(out).numpy()
         variants["torch[gather + addmm loop, chunks of 2000]"] = gather
-    return variants
+    return thread_choices(variants)
 
 
 def torch_fit(w, X, y, impl, packed):
@@ -250,7 +289,7 @@ def torch_fit(w, X, y, impl, packed):
         opt = _adam(model, impl, ALPHA / w.batch)
         lengths_np = (X >= 0).sum(axis=1)
         lengths = torch.from_numpy(lengths_np)
-        onehot = F.one_hot(torch.from_numpy(X).clamp(min=0), w.vocab).float()  # (n, T, V)
+        onehot = one_hot(torch.from_numpy(X).clamp(min=0), w.vocab)  # (n, T, V)
         yt = torch.from_numpy(y)
         for epoch in range(w.epochs):
             for b_np in fit_batches(w, lengths_np, epoch, seed):
@@ -280,7 +319,7 @@ def torch_fit_variants(w, X, y):
         for packed in (False, True):
             label = "packed" if packed else "padded + gather last step"
             variants[f"torch[{label}, adam {impl}]"] = torch_fit(w, X, y, impl, packed)
-    return variants
+    return thread_choices(variants)
 
 
 # --------------------------------------------------------------------------- running
@@ -429,6 +468,7 @@ def main(argv=None):
     rounds = args.rounds or (5 if args.quick else 15)
     fit_rounds = args.fit_rounds or (3 if args.quick else 5)
     n_threads, _limiter = set_threads(args.threads)
+    THREAD_CHOICES[:] = sorted({n_threads, 1}, reverse=True)
     workloads = [] if "torch" in args.skip else default_workloads(quick=args.quick)
     if args.only:
         workloads = [w for w in workloads if w.name in args.only]
