@@ -15,7 +15,7 @@ imports and the first-call costs are not timed.
 The default workload is the negation example's fit (``examples/sentiment_negation.py``):
 ``make_pipeline(SequenceVectorizer(analyzer="word"), RNNClassifier(random_state=s))`` on
 the bundled negation sentences, ``max_iter`` epochs with the stopping rule out of the
-way, ``random_state`` cycling over 0..4. Its minibatches are 32 sequences of 2-10 words,
+way, ``random_state`` cycling over 0..4. Its minibatches are 32 sequences of 1-10 words,
 H=64: a fit whose time is the per-call overhead of the step, not its arithmetic, which is
 what ``negation_vs_tutorial.py`` measures against the tutorial loop. ``--workload``
 names a training-step workload of ``bench_vs_torch.py`` instead (``m2o-gru-128``, ...):

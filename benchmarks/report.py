@@ -5,8 +5,10 @@ Run::
     python benchmarks/bench_vs_torch.py --json benchmarks/results.json
     python benchmarks/report.py benchmarks/results.json
 
-Everything in the page comes from the JSON file (the targets are the issue's); nothing
-is typed in by hand, so the page is regenerated, never edited.
+Every figure of the tables and the plot comes from the JSON file (the targets are the
+issue's). The prose around them (``INTRO``, ``OPTIMISATIONS``) is written here, with a few
+figures measured once and named where they come from; the page is regenerated, never
+edited.
 """
 
 import argparse
@@ -238,14 +240,18 @@ How the numbers are taken (details in `benchmarks/bench_vs_torch.py`):
   interquartile range [IQR].
 - **PyTorch at its fastest.** Several formulations are screened in the same run and the
   fastest is kept (named below the table). Same shapes, float32, same optimizer (Adam,
-  clipping at global norm 5, the estimator's L2), same threads.
+  clipping at global norm 5, the estimator's L2), same thread count; each formulation is
+  also screened at one thread, since skrnn's fit runs small models' products on one.
+  PyTorch reads symbols as one-hot floats (its recurrent layers take no token ids), so
+  it does input products where skrnn gathers rows.
 - **Whole fits** run the same minibatches in the same order on both sides: the PyTorch
   loop takes its batches from skrnn's own batching function.
 - **Lower bound.** For a training step, the bound is the time of only the products no
   implementation can avoid, in NumPy at the same shapes: the input projection (a gather
   for token ids), `h_(t-1) W_h` and `dz_t W_h^T` at every step, `dW_h` over all steps,
-  `dW_x`, and the output layer's three products. skrnn/bound is the price of everything
-  else (activations, BPTT's element-wise work, the loss, Adam, Python).
+  `dW_x`, and the output layer's three products, under skrnn's thread policy.
+  skrnn/bound is the price of everything else (activations, BPTT's element-wise work,
+  the loss, Adam, Python).
 - `skrnn/PyTorch` is a throughput ratio: > 1 means skrnn is faster.
 """
 
@@ -268,9 +274,9 @@ it undone / time with it, on the named workload); the others are not ablated.
   strided blocks of a `(T, B, G*H)` layout. One strided pass per step moves the fused
   product in (and the gates' gradients out, backward).
 - **A workspace per fit** [`workspace`, `workspace-gru`, `workspace-128`]. The arrays
-  over all steps (gates, states, their gradients: ~12 MB per LSTM step here) are views
+  over all steps (gates, states, their gradients: ~20 MB per LSTM step here) are views
   of buffers reused from one minibatch to the next. New arrays that large come from
-  the operating system page by page, about 3,000 page faults per LSTM step, until
+  the operating system page by page, thousands of page faults per LSTM step, until
   glibc's adaptive threshold keeps freed blocks in the process; the workspace makes the
   cost not depend on the allocator's history. These rows are timed in a new interpreter
   (in this benchmark's own process, after its earlier work, the gain is nil).
@@ -304,7 +310,7 @@ it undone / time with it, on the named workload); the others are not ablated.
   arrays, and the padding rows of a buffer are zeroed one run of equal batch sizes (and
   all gates) at a time, or in one fill when the buffer is small.
 - **Small fits are mostly call overhead.** A negation-sized minibatch (32 sentences of
-  2-10 words, H=64) is a few hundred microseconds of many small NumPy calls, most of
+  1-10 words, H=64) is a few hundred microseconds of many small NumPy calls, most of
   it the calls' own cost rather than arithmetic. Those calls were trimmed where
   results allow: lengths handled as Python lists, the
   one-hot rows of `dW_x` gathered from a cached identity, the ufuncs' own reductions
