@@ -35,8 +35,8 @@ def pad_sequences(sequences, *, max_len=None, dtype=None, value=None, truncating
         Number of time steps of the result. ``None`` uses the longest sequence.
         Longer sequences are truncated as ``truncating`` says.
     dtype : dtype, default=None
-        Dtype of the result. ``None`` gives ``int32`` when every sequence holds
-        integers (token ids) and ``float32`` otherwise.
+        Dtype of the result. ``None`` gives ``int32`` when every sequence is 1-D and
+        holds integers (token ids), and ``float32`` otherwise.
     value : scalar, default=None
         Padding value; ``None`` means ``-1`` for integer output and NaN for float.
     truncating : {"pre", "post"}, default="pre"
