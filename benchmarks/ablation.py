@@ -528,6 +528,12 @@ class PerParameterOptimizer:
         self.decayed = list(decayed)
         self.grads = None
 
+    @property
+    def vector(self):
+        """What fit checks for non-finite weights after an epoch: here one sum per array
+        (finite exactly when the array is, short of an overflow at ~1e38), not a copy."""
+        return np.array([np.add.reduce(w, axis=None) for w in self.params.values()])
+
     def gradient(self, grads):
         self.grads = grads
         return grads
