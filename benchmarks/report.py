@@ -272,7 +272,9 @@ it undone / time with it, on the named workload); the others are not ablated.
   element-wise calls per gate and step work on contiguous `(n, H)` blocks (also when
   only `n < B` samples are still running); NumPy is 3-4x slower per element on the
   strided blocks of a `(T, B, G*H)` layout. One strided pass per step moves the fused
-  product in (and the gates' gradients out, backward).
+  product in (and the gates' gradients out, backward). That pass costs about what the
+  contiguous blocks save for the LSTM, whose row has been within the noise of 1 in every
+  run (0.95 to 1.09); the GRU's gains.
 - **A workspace per fit** [`workspace`, `workspace-gru`, `workspace-128`]. The arrays
   over all steps (gates, states, their gradients: ~20 MB per LSTM step here) are views
   of buffers reused from one minibatch to the next. New arrays that large come from
@@ -319,9 +321,10 @@ it undone / time with it, on the named workload); the others are not ablated.
 - **One BLAS thread for small models' fits** [`blas-threads`] (per-step products below
   OpenBLAS's own threshold for threading, 2^18 multiply-adds): a threaded call waits
   for its workers, and on a machine whose other cores are busy that wait can be a
-  scheduler time slice. Just above the threshold [`blas-threads-786k`] BLAS's threads
-  pay a little on a quiet machine, so skrnn keeps them there. With one BLAS thread in
-  the run these rows measure nothing.
+  scheduler time slice. Just above the threshold [`blas-threads-786k`] neither choice
+  wins clearly (0.94 to 1.15 over runs, depending on the machine's load), and BLAS's
+  threads are kept there since they pay more as the products grow. With one BLAS thread
+  in the run these rows measure nothing.
 - **Factors hoisted out of the loop where that pays:** the vanilla cell's `f'(a_t)` for
   all steps in one vectorised operation before BPTT; BPTT stops at `t = 0` (the initial
   state is not trained, so `dL/dh_0` is not computed); a small vocabulary's bias is added
