@@ -273,8 +273,8 @@ it undone / time with it, on the named workload); the others are not ablated.
   only `n < B` samples are still running); NumPy is 3-4x slower per element on the
   strided blocks of a `(T, B, G*H)` layout. One strided pass per step moves the fused
   product in (and the gates' gradients out, backward). That pass costs about what the
-  contiguous blocks save for the LSTM, whose row has been within the noise of 1 in every
-  run (0.95 to 1.09); the GRU's gains.
+  contiguous blocks save for the LSTM, whose row has stayed within the noise of 1 (0.95
+  to 1.08 in the runs recorded in `benchmarks/results.json`'s history); the GRU gains.
 - **A workspace per fit** [`workspace`, `workspace-gru`, `workspace-128`]. The arrays
   over all steps (gates, states, their gradients: ~20 MB per LSTM step here) are views
   of buffers reused from one minibatch to the next. New arrays that large come from
@@ -322,7 +322,7 @@ it undone / time with it, on the named workload); the others are not ablated.
   OpenBLAS's own threshold for threading, 2^18 multiply-adds): a threaded call waits
   for its workers, and on a machine whose other cores are busy that wait can be a
   scheduler time slice. Just above the threshold [`blas-threads-786k`] neither choice
-  wins clearly (0.94 to 1.15 over runs, depending on the machine's load), and BLAS's
+  wins clearly (0.88 to 1.12 over the recorded runs, with the machine's load), and BLAS's
   threads are kept there since they pay more as the products grow. With one BLAS thread
   in the run these rows measure nothing.
 - **Factors hoisted out of the loop where that pays:** the vanilla cell's `f'(a_t)` for
