@@ -262,11 +262,16 @@ class RecurrentNetwork:
                     grads[name + "." + key] = g
                 G = dZx.shape[0]
                 dZ3 = dZx.reshape(G, T * B, H)  # per gate, all steps as rows
-                grads[name + ".b"] = np.add.reduce(dZ3, axis=1).reshape(G * H)
                 if k == 0 and index_input:
-                    grads[name + ".W_x"] = _scatter_rows(x, dZ3, self.n_inputs, ws)
+                    dW_x = grads[name + ".W_x"] = _scatter_rows(x, dZ3, self.n_inputs, ws)
                 else:
-                    grads[name + ".W_x"] = _side_by_side(np.matmul(_flatten(x).T, dZ3))
+                    dW_x = grads[name + ".W_x"] = _side_by_side(np.matmul(_flatten(x).T, dZ3))
+                if k == 0 and index_input and self.n_inputs < T * B:
+                    # Every row of dZ3 went into exactly one row of dW_x (its token's), so
+                    # db, the sum of dZ3's rows, is the sum of dW_x's: V rows, not T*B.
+                    grads[name + ".b"] = np.add.reduce(dW_x, axis=0)
+                else:
+                    grads[name + ".b"] = np.add.reduce(dZ3, axis=1).reshape(G * H)
                 if k > 0:
                     # dL/dx_t = sum over gates of dZ_g W_x,g^T
                     W_x = params[name + ".W_x"]
