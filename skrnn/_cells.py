@@ -50,6 +50,14 @@ took 2.7 us with ``np.dot`` and 4.0 us with ``np.matmul``). Rows of padding in `
 stay exactly zero, which lets the caller sum ``dW_x`` and ``db`` over all ``T * B``
 rows without a mask.
 
+Tried and not used: BLAS's gemm with beta = 1 (``scipy.linalg.blas``), which adds the
+step's product into ``Zx`` (backward, into the incoming gradient of ``h_{t-1}``) and so
+saves the separate addition, a pass that reads what the BLAS threads have just written.
+SciPy's wheels bring their own OpenBLAS beside NumPy's, and with two threads each the two
+libraries' worker threads competed for two cores: training steps were 2-4x slower
+(vanilla 128, 256 and 512, LSTM and GRU 128, side by side with
+``benchmarks/compare_revisions.py``); on one thread, 1.08x faster (vanilla, H=32).
+
 Equations use PyTorch's formulations (``nn.RNN``, ``nn.LSTM``, ``nn.GRU``) so
 weights compare one to one: ``W_x`` is ``weight_ih.T``, ``W_h`` is
 ``weight_hh.T``, ``b`` is ``bias_ih + bias_hh`` (for the GRU, ``b`` holds
