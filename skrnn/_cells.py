@@ -53,8 +53,10 @@ rows without a mask.
 Tried and not used: BLAS's gemm with beta = 1 (``scipy.linalg.blas``), which adds the
 step's product into ``Zx`` (backward, into the incoming gradient of ``h_{t-1}``) and so
 saves the separate addition, a pass that reads what the BLAS threads have just written.
-SciPy's wheels bring their own OpenBLAS beside NumPy's, and with two threads each the two
-libraries' worker threads competed for two cores: training steps were 2-4x slower
+SciPy's wheels bring their own OpenBLAS beside NumPy's, and with two threads each,
+products that alternate between the two libraries are pathologically slow: 50 products
+(64, 128) @ (128, 512) took 3.2 ms with either library alone and 270-300 ms alternating.
+A step mixes them (its other products are NumPy's), and training steps were 2-4x slower
 (vanilla 128, 256 and 512, LSTM and GRU 128, side by side with
 ``benchmarks/compare_revisions.py``); on one thread, 1.08x faster (vanilla, H=32).
 
