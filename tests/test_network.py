@@ -75,6 +75,27 @@ def test_gradients_match_finite_differences(cell, layers, bidirectional, head, k
     _check(cell, layers, bidirectional, head, kind)
 
 
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("n_words", [4, 40])
+def test_gradients_of_token_ids_either_side_of_the_bias_shortcut(cell, n_words):
+    """The first layer's bias gradient of token-id input is summed over the rows of dW_x
+    when the vocabulary is smaller than the batch's T*B = 30 rows, over dZ's otherwise."""
+    rng = np.random.RandomState(3)
+    net = RecurrentNetwork(cell, n_words, (3,), N_CLASSES)
+    params = net.init_params(np.random.RandomState(1), np.float64)
+    params = {k: v + rng.normal(0, 0.3, v.shape) for k, v in params.items()}
+    B, T = len(LENGTHS), LENGTHS.max()
+    data = rng.randint(0, n_words, (B, T))
+    data[np.arange(T)[None, :] >= LENGTHS[:, None]] = 0
+    seqs = Sequences(data, LENGTHS.copy(), "index", n_words)
+    y = rng.randint(0, N_CLASSES, B)
+    logits, _, cache = net.forward(params, seqs, return_cache=True)
+    _, dlogits = softmax_cross_entropy(logits, y)
+    grads = net.backward(params, cache, dlogits)
+    assert_gradients_match(
+        lambda: softmax_cross_entropy(net.forward(params, seqs)[0], y)[0], params, grads)
+
+
 @pytest.mark.parametrize("head", ["many_to_one", "many_to_many"])
 def test_relu_vanilla_gradients(head):
     _check("rnn", (3, 2), True, head, "dense", activation="relu")
