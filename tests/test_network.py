@@ -24,15 +24,15 @@ LENGTHS = np.array([6, 3, 0, 5, 1])  # ragged, unsorted, with an empty sequence
 N_FEATURES, N_CLASSES = 4, 3
 
 
-def _batch(kind, rng):
+def _batch(kind, rng, n_features=N_FEATURES):
     B, T = len(LENGTHS), LENGTHS.max()
     pad = np.arange(T)[None, :] >= LENGTHS[:, None]
     if kind == "index":
-        data = rng.randint(0, N_FEATURES, (B, T))
+        data = rng.randint(0, n_features, (B, T))
     else:
-        data = rng.normal(size=(B, T, N_FEATURES))
+        data = rng.normal(size=(B, T, n_features))
     data[pad] = 0
-    return Sequences(data, LENGTHS.copy(), kind, N_FEATURES), pad
+    return Sequences(data, LENGTHS.copy(), kind, n_features), pad
 
 
 def _perturbed_params(net, rng):
@@ -82,13 +82,9 @@ def test_gradients_of_token_ids_either_side_of_the_bias_shortcut(cell, n_words):
     when the vocabulary is smaller than the batch's T*B = 30 rows, over dZ's otherwise."""
     rng = np.random.RandomState(3)
     net = RecurrentNetwork(cell, n_words, (3,), N_CLASSES)
-    params = net.init_params(np.random.RandomState(1), np.float64)
-    params = {k: v + rng.normal(0, 0.3, v.shape) for k, v in params.items()}
-    B, T = len(LENGTHS), LENGTHS.max()
-    data = rng.randint(0, n_words, (B, T))
-    data[np.arange(T)[None, :] >= LENGTHS[:, None]] = 0
-    seqs = Sequences(data, LENGTHS.copy(), "index", n_words)
-    y = rng.randint(0, N_CLASSES, B)
+    params = _perturbed_params(net, rng)
+    seqs, _ = _batch("index", rng, n_features=n_words)
+    y = rng.randint(0, N_CLASSES, len(LENGTHS))
     logits, _, cache = net.forward(params, seqs, return_cache=True)
     _, dlogits = softmax_cross_entropy(logits, y)
     grads = net.backward(params, cache, dlogits)
