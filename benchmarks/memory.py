@@ -7,7 +7,7 @@ Run::
 
 NumPy reports its buffers to tracemalloc, so the traced peak is the peak of every array
 skrnn allocates during the call (the input itself was allocated before and is not
-counted). Prediction runs in chunks of at most ``skrnn._base._PREDICT_CHUNK_ELEMENTS``
+counted). Prediction runs in chunks of at most ``skrnn._tuning.PREDICT_CHUNK_ELEMENTS``
 entries per gate buffer, so its peak stays bounded however many sequences there are;
 the table also gives what one unchunked forward pass would hold (its gate and state
 buffers, ``2 * T * n * G * H`` floats).
@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import mib
 from _workloads import N_GATES, skrnn_estimator
 
-from skrnn import _base
+from skrnn import _tuning
 
 
 def traced_peak(fn):
@@ -66,7 +66,7 @@ def predict_memory(n=100_000, steps=50, vocab=64, hidden=128, cell="rnn", seed=0
     X = token_ids(rng, n, steps, vocab, 10)
     proba, peak, seconds = traced_peak(lambda: est.predict_proba(X))
     width = N_GATES[cell] * hidden
-    chunk = min(n, max(1, _base._PREDICT_CHUNK_ELEMENTS // (steps * width)))
+    chunk = min(n, max(1, _tuning.PREDICT_CHUNK_ELEMENTS // (steps * width)))
     item = np.dtype(est.dtype).itemsize
     return {
         "what": f"predict_proba, {cell} H={hidden}, {n:,} sequences x {steps} steps",

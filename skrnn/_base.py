@@ -26,16 +26,12 @@ from sklearn.utils.validation import check_is_fitted
 # installed beside scikit-learn, which uses it the same way.
 from threadpoolctl import ThreadpoolController
 
-from . import _optimizers
+from . import _optimizers, _tuning
 from ._cells import ACTIVATIONS, CELLS
 from ._network import RecurrentNetwork
 from ._validation import check_sequences, is_one_hot
 from ._workspace import Workspace
 
-# Memory bound for prediction: at most this many float entries per gate buffer per chunk.
-_PREDICT_CHUNK_ELEMENTS = 2**23
-# Below this many multiply-adds per step (batch x H x G*H), fit runs BLAS on one thread.
-_SMALL_STEP_PRODUCT = 2**18
 _THREADPOOLS = None  # a threadpoolctl.ThreadpoolController, made on first use
 
 
@@ -624,7 +620,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         n = len(seqs)
         T = max(seqs.data.shape[1], 1)
         width = max(net.hidden_sizes) * net.cell.n_gates * len(net.directions)
-        chunk = int(max(1, min(n, _PREDICT_CHUNK_ELEMENTS // (T * width))))
+        chunk = int(max(1, min(n, _tuning.PREDICT_CHUNK_ELEMENTS // (T * width))))
         if chunk >= n:
             return net.forward(params, seqs)[0]
         order = np.argsort(-seqs.lengths, kind="stable")
@@ -655,7 +651,7 @@ def _blas_threads_for(step_product):
     """One BLAS thread for a model whose per-step products are small, else no change.
 
     ``step_product`` is the multiply-adds of one step's recurrent product (batch x H x
-    G*H). Below ``_SMALL_STEP_PRODUCT`` (OpenBLAS's own threshold for splitting a
+    G*H). Below ``_tuning.SMALL_STEP_PRODUCT`` (OpenBLAS's own threshold for splitting a
     product) the time loop's products run on one thread anyway, and the few products
     over all steps are too small for threads to pay off; but every threaded call waits
     for its worker threads, and on a machine whose other cores are busy that wait is a
@@ -666,7 +662,7 @@ def _blas_threads_for(step_product):
     one in four of five runs, 1.16x slower in the fifth (``benchmarks/ablation.py``, row
     ``blas-threads-786k``).
     """
-    if step_product >= _SMALL_STEP_PRODUCT:
+    if step_product >= _tuning.SMALL_STEP_PRODUCT:
         return contextlib.nullcontext()
     global _THREADPOOLS
     if _THREADPOOLS is None:

@@ -22,17 +22,14 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import _PREDICT_CHUNK_ELEMENTS, BaseRNN, _check_int, _check_real
+from . import _tuning
+from ._base import BaseRNN, _check_int, _check_real
 from ._network import log_softmax, sequence_cross_entropy
 from ._validation import Sequences, check_sequences, one_hot_steps
 from ._vectorizer import SequenceVectorizer, _check_documents
 
 __all__ = ["RNNSequenceGenerator"]
 
-# Steps per window when prediction reads long sequences (state carried between windows).
-_EVAL_WINDOW = 256
-# Seconds between two progress lines of a verbose fit.
-_PROGRESS_INTERVAL = 10.0
 
 
 class _Corpus:
@@ -171,7 +168,7 @@ def _epoch_windows(corpus, bptt_steps, n_lanes, reset_proba, rng):
 # Reading whole documents (prediction, scoring, validation)
 
 
-def _run_documents(net, params, corpus, log_likelihood, window=_EVAL_WINDOW):
+def _run_documents(net, params, corpus, log_likelihood, window=None):
     """Read each document from a zero state, ``window`` steps at a time, state carried.
 
     With ``log_likelihood``, the documents are read up to their last-but-one token and
@@ -192,9 +189,9 @@ def _run_documents(net, params, corpus, log_likelihood, window=_EVAL_WINDOW):
     logp = np.empty(int(lengths.sum()), dtype=np.float64) if log_likelihood else None
     out_start = np.cumsum(lengths) - lengths
     T_max = int(lengths.max()) if n_docs else 0
-    window = max(1, min(window, T_max))
+    window = max(1, min(_tuning.EVAL_WINDOW if window is None else window, T_max))
     width = max(net.hidden_sizes) * net.cell.n_gates + (net.n_outputs if log_likelihood else 0)
-    group = int(max(1, _PREDICT_CHUNK_ELEMENTS // (window * width)))
+    group = int(max(1, _tuning.PREDICT_CHUNK_ELEMENTS // (window * width)))
     order = np.argsort(-lengths, kind="stable")  # similar lengths share a group
     for g in range(0, n_docs, group):
         docs = order[g : g + group]
@@ -243,7 +240,7 @@ class _Progress:
         self.loss_sum += loss * n_tokens
         now = time.perf_counter()
         out_of_time = self.deadline is not None and now >= self.deadline
-        if self.verbose and (now - self.last_print >= _PROGRESS_INTERVAL or out_of_time):
+        if self.verbose and (now - self.last_print >= _tuning.PROGRESS_INTERVAL or out_of_time):
             self.last_print = now
             rate = self.tokens / max(now - self.start, 1e-9)
             left = (self.n_epochs - self.epoch + 1) * self.epoch_tokens - self.epoch_done

@@ -27,13 +27,11 @@ from bisect import bisect_right
 import numpy as np
 import scipy.sparse as sp
 
+from . import _tuning
 from ._cells import CELLS
 from ._workspace import FRESH, zero_padding
 
 HEADS = ("many_to_one", "many_to_many")
-# Up to this many multiply-adds, dW_x of token ids is a dense one-hot product (~25 us):
-# cheaper than building a sparse matrix (~100 us) for the tiny batches of small data.
-_DENSE_SCATTER_LIMIT = 2**21
 
 
 class RecurrentNetwork:
@@ -369,7 +367,7 @@ def _scatter_rows(ids, dZ3, n_inputs, ws=FRESH):
     """
     rows = ids.reshape(-1)
     G, _, H = dZ3.shape
-    if rows.size * n_inputs * G * H <= _DENSE_SCATTER_LIMIT:
+    if rows.size * n_inputs * G * H <= _tuning.DENSE_SCATTER_LIMIT:
         eye = ws.constant(("eye", n_inputs, dZ3.dtype.str),
                           lambda: np.eye(n_inputs, dtype=dZ3.dtype))
         onehot = np.take(eye, rows, axis=0)  # (T*B, V): a gather of whole rows

@@ -22,6 +22,8 @@ of a single batch and the gradient checks use.
 
 import numpy as np
 
+from . import _tuning
+
 
 class Workspace:
     """Named, reusable scratch buffers (see the module docstring for the lifetime rule)."""
@@ -104,9 +106,6 @@ class _Fresh:
 FRESH = _Fresh()
 
 
-# Zeroing one padded block is a NumPy call (~1 us); filling a whole buffer of this many
-# floats costs about the same, so a small buffer with several blocks is filled whole.
-_FILL_PER_CALL = 8192
 
 
 def zero_padding(A, batch_sizes, first=0, gates=False, keep_real=False):
@@ -125,7 +124,7 @@ def zero_padding(A, batch_sizes, first=0, gates=False, keep_real=False):
     n_blocks = len(set(batch_sizes)) - (B in batch_sizes)  # one per batch size below B
     if n_blocks <= 0:
         return A
-    if not keep_real and A.size <= _FILL_PER_CALL * n_blocks:
+    if not keep_real and A.size <= _tuning.FILL_PER_CALL * n_blocks:
         A.fill(0)
         return A
     lead = (slice(None),) if gates else ()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from skrnn import RNNClassifier, RNNRegressor, _base, _network
+from skrnn import RNNClassifier, RNNRegressor, _base, _network, _tuning
 from skrnn._base import _blas_threads_for, length_bucketed_batches
 from skrnn._network import RecurrentNetwork, sequence_cross_entropy, softmax_cross_entropy
 from skrnn._validation import Sequences, check_sequences
@@ -39,7 +39,7 @@ def test_chunked_predict_proba_equals_one_pass(monkeypatch, cell, bidirectional)
     whole = clf.predict_proba(X)
     # A few samples per chunk: many chunks, each sorted by length, put back in order.
     width = 5 * clf._network().cell.n_gates * (2 if bidirectional else 1)
-    monkeypatch.setattr(_base, "_PREDICT_CHUNK_ELEMENTS", 7 * X.shape[1] * width)
+    monkeypatch.setattr(_tuning, "PREDICT_CHUNK_ELEMENTS", 7 * X.shape[1] * width)
     chunked = clf.predict_proba(X)
     np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=1e-15)
     np.testing.assert_array_equal(clf.predict(X), clf.classes_[whole.argmax(axis=1)])
@@ -52,7 +52,7 @@ def test_chunked_regressor_predict_equals_one_pass(monkeypatch):
     reg = _fit(RNNRegressor(hidden_layer_sizes=(6,), max_iter=2, random_state=0,
                             dtype=np.float64), X, rng.normal(size=200))
     whole = reg.predict(X)
-    monkeypatch.setattr(_base, "_PREDICT_CHUNK_ELEMENTS", 9 * 6 * 5)
+    monkeypatch.setattr(_tuning, "PREDICT_CHUNK_ELEMENTS", 9 * 6 * 5)
     np.testing.assert_allclose(reg.predict(X), whole, rtol=1e-12, atol=1e-15)
 
 
@@ -63,7 +63,7 @@ def test_predict_proba_on_many_sequences_has_bounded_memory(monkeypatch):
     clf = _fit(RNNClassifier(hidden_layer_sizes=(hidden,), max_iter=1, random_state=0),
                _ragged_ids(rng, 64, steps), rng.randint(0, 2, size=64))
     X = _ragged_ids(rng, n, steps).astype(np.int32)
-    monkeypatch.setattr(_base, "_PREDICT_CHUNK_ELEMENTS", 2**16)
+    monkeypatch.setattr(_tuning, "PREDICT_CHUNK_ELEMENTS", 2**16)
     tracemalloc.start()
     try:
         proba = clf.predict_proba(X)
@@ -112,7 +112,7 @@ def test_dense_and_sparse_dW_x_paths_agree(monkeypatch):
     y = rng.randint(0, 3, size=6)
     grads = {}
     for limit in (0, 2**40):
-        monkeypatch.setattr(_network, "_DENSE_SCATTER_LIMIT", limit)
+        monkeypatch.setattr(_tuning, "DENSE_SCATTER_LIMIT", limit)
         logits, _, cache = net.forward(params, seqs, return_cache=True)
         grads[limit] = net.backward(params, cache, softmax_cross_entropy(logits, y)[1])
     for k in params:
@@ -197,7 +197,7 @@ def test_small_models_fit_with_one_blas_thread(monkeypatch):
     with _blas_threads_for(32 * 8 * 8):
         assert set(blas_threads()) == {1}
     assert blas_threads() == before
-    with _blas_threads_for(_base._SMALL_STEP_PRODUCT):  # a large model: no change
+    with _blas_threads_for(_tuning.SMALL_STEP_PRODUCT):  # a large model: no change
         assert blas_threads() == before
 
 
@@ -279,7 +279,7 @@ def test_zero_padding_zeroes_every_finished_row(monkeypatch, fill_per_call, gate
     of a small buffer) leave every row past a sample's end zero."""
     from skrnn import _workspace
 
-    monkeypatch.setattr(_workspace, "_FILL_PER_CALL", fill_per_call)
+    monkeypatch.setattr(_tuning, "FILL_PER_CALL", fill_per_call)
     rng = np.random.RandomState(7)
     for lengths in ([5, 5, 3, 3, 1, 0], [4, 4, 4], [6, 2, 1]):
         lengths = np.array(lengths)
