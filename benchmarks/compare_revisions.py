@@ -23,6 +23,12 @@ each request then times back-to-back steps (at least 0.2 s of them) as that benc
 does, with each revision's own ``benchmarks/_workloads.py``. ``--workload vectorize``
 times ``SequenceVectorizer.transform`` of 20,000 synthetic documents (5-59 words from a
 5,000-word vocabulary) instead.
+
+``--identical`` checks behaviour instead of timing it: every case of
+``same_behaviour.py`` (this checkout's copy, run against each revision's skrnn) must
+give bit-identical weights, predictions, history, warnings and verbose output::
+
+    python benchmarks/compare_revisions.py --identical HEAD~3
 """
 
 import argparse
@@ -179,6 +185,40 @@ def compare(base, new=".", rounds=60, max_iter=60, seed=0, workload="negation"):
     return out
 
 
+def identical(base, new="."):
+    """Fingerprint every case of same_behaviour.py at both revisions; print what differs."""
+    revs = {"base": base, "new": new}
+    prints = {}
+    with tempfile.TemporaryDirectory() as workdir:
+        paths = {k: _checkout(rev, workdir) for k, rev in revs.items()}
+        try:
+            for k, path in paths.items():
+                out = Path(workdir) / f"{k}.json"
+                subprocess.run([sys.executable, str(HERE / "same_behaviour.py"), "--skrnn",
+                                path, "--json", str(out)], check=True,
+                               env=dict(os.environ, PYTHONPATH=""), cwd=workdir)
+                prints[k] = json.loads(out.read_text())
+        finally:
+            for k, rev in revs.items():
+                if rev != ".":
+                    subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force",
+                                    paths[k]], check=False)
+    fields = ["params_", "answers", "history", "stdout", "warnings"]
+    names = sorted(set(prints["base"]) | set(prints["new"]))
+    print(f"{'case':32s} " + " ".join(f"{f:>9s}" for f in fields))
+    n_same = 0
+    for name in names:
+        a, b = prints["base"].get(name), prints["new"].get(name)
+        if a is None or b is None:
+            print(f"{name:32s} missing at {'base' if a is None else 'new'}")
+            continue
+        same = [a[f] == b[f] for f in fields]
+        n_same += all(same)
+        print(f"{name:32s} " + " ".join(f"{'same' if s else 'DIFFERS':>9s}" for s in same))
+    print(f"{n_same} of {len(names)} cases bit-identical between {base} and {new}")
+    return n_same == len(names)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("base", nargs="?", help="revision to compare against")
@@ -189,12 +229,16 @@ def main(argv=None):
                         help="'negation', 'vectorize', or a step workload of "
                         "bench_vs_torch.py")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--identical", action="store_true",
+                        help="compare behaviour (same_behaviour.py) instead of speed")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is not None:
         return child(args.child, args.max_iter, args.workload)
     if args.base is None:
         parser.error("give the base revision, e.g. HEAD~1")
+    if args.identical:
+        raise SystemExit(0 if identical(args.base, args.new) else 1)
     sys.path.insert(0, str(HERE))
     out = compare(args.base, args.new, args.rounds, args.max_iter, workload=args.workload)
     if args.json:
