@@ -7,7 +7,7 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import BaseRNN
-from ._network import log_softmax, softmax, softmax_cross_entropy
+from ._losses import log_softmax, softmax, softmax_cross_entropy
 
 
 class RNNClassifier(ClassifierMixin, BaseRNN):

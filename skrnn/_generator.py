@@ -24,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _tuning
 from ._base import BaseRNN, _check_int, _check_real
-from ._network import log_softmax, sequence_cross_entropy
+from ._losses import log_softmax, sequence_cross_entropy
 from ._validation import Sequences, check_sequences, one_hot_steps
 from ._vectorizer import SequenceVectorizer, _check_documents
 

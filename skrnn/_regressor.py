@@ -5,7 +5,7 @@ from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import BaseRNN
-from ._network import squared_loss
+from ._losses import squared_loss
 
 
 class RNNRegressor(RegressorMixin, BaseRNN):

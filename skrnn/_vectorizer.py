@@ -12,6 +12,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ._params import check_bool, check_int, check_option
 from ._validation import check_sequences
 
 __all__ = ["SequenceVectorizer"]
@@ -84,26 +85,6 @@ def _check_documents(raw_documents):
                 f"{type(doc).__name__}."
             )
     return docs
-
-
-def _check_choice(name, value, choices):
-    if not isinstance(value, str) or value not in choices:
-        allowed = " or ".join(repr(c) for c in choices)
-        raise ValueError(f"{name} must be {allowed}, got {value!r}.")
-
-
-def _check_int(name, value, *, allow_none):
-    # bool is an Integral, but min_df=True or max_len=False is surely a mistake.
-    if value is None and allow_none:
-        return
-    if not isinstance(value, Integral) or isinstance(value, (bool, np.bool_)):
-        raise TypeError(
-            f"{name} must be an int >= 1{' or None' if allow_none else ''}, got {value!r}."
-        )
-    if value < 1:
-        raise ValueError(
-            f"{name} must be an int >= 1{' or None' if allow_none else ''}, got {value!r}."
-        )
 
 
 def _fixed_vocabulary(vocabulary):
@@ -302,8 +283,7 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
             raise ValueError(
                 f"analyzer must be 'word', 'char' or a callable, got {self.analyzer!r}."
             )
-        if not isinstance(self.lowercase, (bool, np.bool_)):
-            raise TypeError(f"lowercase must be True or False, got {self.lowercase!r}.")
+        check_bool("lowercase", self.lowercase)
         if self.analyzer == "char":
             return partial(_analyze_chars, lowercase=bool(self.lowercase))
         if self.tokenizer is not None:
@@ -360,11 +340,11 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
             raise TypeError(
                 f"min_df must be an int >= 1 or a float in [0.0, 1.0], got {self.min_df!r}."
             )
-        _check_int("max_features", self.max_features, allow_none=True)
-        _check_int("max_len", self.max_len, allow_none=True)
-        _check_choice("truncating", self.truncating, ("pre", "post"))
-        _check_choice("handle_unknown", self.handle_unknown, ("ignore", "error"))
-        _check_choice("output", self.output, ("index", "onehot"))
+        check_int("max_features", self.max_features, allow_none=True)
+        check_int("max_len", self.max_len, allow_none=True)
+        check_option("truncating", self.truncating, ("pre", "post"))
+        check_option("handle_unknown", self.handle_unknown, ("ignore", "error"))
+        check_option("output", self.output, ("index", "onehot"))
         try:
             dtype = np.dtype(self.dtype)
         except TypeError:

@@ -10,12 +10,8 @@ import itertools
 import numpy as np
 import pytest
 
-from skrnn._network import (
-    RecurrentNetwork,
-    sequence_cross_entropy,
-    softmax_cross_entropy,
-    squared_loss,
-)
+from skrnn._losses import sequence_cross_entropy, softmax_cross_entropy, squared_loss
+from skrnn._network import RecurrentNetwork
 from skrnn._validation import Sequences
 
 from ._gradcheck import assert_gradients_match

@@ -11,7 +11,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skrnn import RNNClassifier, RNNRegressor, _base, _network, _tuning
 from skrnn._base import _blas_threads_for, length_bucketed_batches
-from skrnn._network import RecurrentNetwork, sequence_cross_entropy, softmax_cross_entropy
+from skrnn._losses import sequence_cross_entropy, softmax_cross_entropy
+from skrnn._network import RecurrentNetwork
 from skrnn._validation import Sequences, check_sequences
 
 
