@@ -143,8 +143,7 @@ def _train(args):
         max_time=args.max_time, analyzer=args.analyzer, lowercase=args.lowercase,
         random_state=args.random_state, verbose=0 if args.quiet else 1)
     try:  # a bad option fails now, not after reading the text; named as an option
-        model._validate_hyperparameters()
-        model._validate_generator_params()
+        model._validate_params()
     except ValueError as exc:
         message = str(exc)
         for parameter, option in _OPTIONS.items():

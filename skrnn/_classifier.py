@@ -261,7 +261,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         first = not hasattr(self, "params_")
         if first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True, classes=classes)
+        return self._fit(X, y, sample_weight=sample_weight, partial=True, classes=classes)
 
     def predict(self, X):
         """Most likely class of each sequence.

@@ -1,265 +1,69 @@
 """RNNSequenceGenerator: a many-to-many next-token model that learns from text and writes it.
 
-Training data flow (one epoch)::
-
-    texts --SequenceVectorizer analyzer--> token ids, one flat array for all documents
-      _plan_epoch: cut every document into windows of bptt_steps predictions, deal the
-                   windows to batch_size parallel lanes (streams)
-      _iter_batches: step k of every lane is one row of minibatch k; the hidden state a
-                     lane ends a window with is carried into its next window
-                     (truncated BPTT), or reset to zero where a new piece starts
-      network (head="many_to_many") -> sequence_cross_entropy at every real step
-
-Prediction (``predict``, ``score``, ``generate``) reads each sequence from a zero
-state, in windows whose final state is carried exactly into the next, so any length
-fits in bounded memory (:func:`_run_documents`).
+Text is tokenized as :class:`SequenceVectorizer` does and laid end to end as one
+:class:`skrnn._tbptt.Corpus`; training streams it in truncated-BPTT windows
+(:class:`skrnn._tbptt.StreamBatches`) through the same fit and epoch loop as every
+estimator. Prediction (``predict``, ``score``, ``generate``) reads each sequence from a
+zero state, in windows whose final state is carried exactly into the next
+(:func:`skrnn._tbptt.run_documents`); ``generate`` draws with :mod:`skrnn._sampling`.
 """
 
-import time
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from . import _tuning
-from ._base import BaseRNN, _check_int, _check_real
+from ._base import BaseRNN, TrainingData
 from ._losses import log_softmax, sequence_cross_entropy
-from ._validation import Sequences, check_sequences, one_hot_steps
+from ._params import check_int, check_real
+from ._sampling import check_sampling, join_until, sample
+from ._tbptt import Corpus, StreamBatches, run_documents
+from ._training import Progress
+from ._validation import check_sequences, token_ids
 from ._vectorizer import SequenceVectorizer, _check_documents
 
 __all__ = ["RNNSequenceGenerator"]
 
 
-
-class _Corpus:
-    """The documents of one fit as a flat array of token ids. Transient: never stored.
-
-    Document ``i`` is ``tokens[starts[i] : starts[i] + lengths[i]]``. It quacks like
-    :class:`skrnn._validation.Sequences` where :class:`BaseRNN` needs it (``len``,
-    ``take``, ``n_features``, ``kind``), so the base class's epoch loop, validation
-    split and warm start work on documents unchanged.
-    """
-
-    kind = "tokens"
-
-    def __init__(self, tokens, lengths, n_features):
-        self.tokens = np.asarray(tokens, dtype=np.intp)
-        self.lengths = np.asarray(lengths, dtype=np.intp)
-        self.starts = np.cumsum(self.lengths) - self.lengths
-        self.n_features = int(n_features)
-        self.monitor = None  # a _Progress during fit
-
-    def __len__(self):
-        return len(self.lengths)
-
-    @property
-    def n_predictions(self):
-        """Tokens that have a token before them in their document: what the loss counts."""
-        return int(np.maximum(self.lengths - 1, 0).sum())
-
-    def take(self, index):
-        index = np.asarray(index, dtype=np.intp)
-        parts = [self.tokens[s : s + n] for s, n in zip(self.starts[index], self.lengths[index])]
-        tokens = np.concatenate(parts) if parts else np.zeros(0, dtype=np.intp)
-        sub = _Corpus(tokens, self.lengths[index], self.n_features)
-        sub.monitor = self.monitor
-        return sub
+def _is_text(X):
+    """Whether X is raw text (a list of str), rather than an array of sequences."""
+    if isinstance(X, (str, bytes)):
+        return True  # rejected by _check_documents with a clear message
+    if isinstance(X, np.ndarray):
+        return X.dtype.kind in "USO" and X.ndim == 1
+    try:
+        first = X[0] if len(X) else ""  # an empty list is empty text
+    except (TypeError, KeyError, IndexError):
+        return False
+    return isinstance(first, str)
 
 
-# ---------------------------------------------------------------------------
-# Truncated BPTT: which windows an epoch trains on, and in which lane.
+def _encode_texts(analyze, texts, vocabulary, name):
+    """Token ids of each text as one flat array and the lengths; unknown tokens raise."""
+    parts, lengths = [], []
+    for i, text in enumerate(texts):
+        tokens = analyze(text)
+        ids = np.fromiter((vocabulary.get(t, -1) for t in tokens), dtype=np.intp,
+                          count=len(tokens))
+        if ids.size and ids.min() < 0:
+            j = int(np.argmax(ids < 0))
+            raise ValueError(
+                f"Unknown token {tokens[j]!r} in text {i} (token {j}): {name} was fitted "
+                f"on a vocabulary of {len(vocabulary)} tokens that does not contain it."
+            )
+        parts.append(ids)
+        lengths.append(len(ids))
+    return np.concatenate(parts), np.array(lengths, dtype=np.intp)
 
 
-def _plan_epoch(lengths, bptt_steps, n_lanes, reset_proba, rng):
-    """Cut documents into windows and deal them to ``n_lanes`` parallel lanes.
-
-    A document of ``n`` tokens has ``n - 1`` predictions: the window of predictions
-    ``[a, b)`` reads tokens ``a .. b-1`` and is scored on tokens ``a+1 .. b``.
-
-    * A document with at most ``bptt_steps`` predictions is one window, learned from
-      its own start.
-    * A longer one starts with a window of a random length in ``[1, bptt_steps]`` (so
-      window boundaries move from epoch to epoch), then windows of ``bptt_steps``.
-    * A *piece* is a run of consecutive windows of one document trained with the state
-      carried from window to window. A document's first window starts a piece; so does
-      any other window with probability ``reset_proba``: there the state is reset to
-      zero, which keeps fresh starts (what ``generate`` does) in the training
-      distribution.
-    * The pieces are shuffled and laid end to end, and that tape is cut into
-      ``n_lanes`` lanes of (nearly) equal numbers of windows. A piece cut by a lane
-      boundary continues, reset, at the head of the next lane.
-
-    Returns a dict of arrays, one entry per window, sorted by (step, lane): ``doc``,
-    ``begin`` (first prediction, within the document), ``length`` (predictions),
-    ``lane``, ``step`` (the window's index in its lane: minibatch ``step`` holds it),
-    ``reset`` (start from a zero state), and ``bounds``, where minibatch ``k`` is
-    ``[bounds[k], bounds[k + 1])``.
-    """
-    S = int(bptt_steps)
-    n_pred = np.maximum(np.asarray(lengths, dtype=np.intp) - 1, 0)
-    docs = np.nonzero(n_pred > 0)[0]
-    n_pred = n_pred[docs]
-    long_doc = n_pred > S
-    # first window: [0, first) with first random in [1, S] for long documents
-    first = np.where(long_doc, rng.integers(1, S + 1, size=len(docs)), n_pred)
-    n_windows = 1 + -(-(n_pred - first) // S)  # 1 + ceil((n_pred - first) / S)
-    total = int(n_windows.sum())
-    doc = np.repeat(docs, n_windows)
-    k = np.arange(total) - np.repeat(np.cumsum(n_windows) - n_windows, n_windows)
-    first_w = np.repeat(first, n_windows)
-    begin = np.where(k == 0, 0, first_w + (k - 1) * S)
-    end = np.minimum(first_w + k * S, np.repeat(n_pred, n_windows))
-    reset = (k == 0) | (rng.random(total) < reset_proba)
-
-    # pieces in a random order, each keeping its windows in document order
-    piece = np.cumsum(reset) - 1
-    rank = np.empty(piece[-1] + 1, dtype=np.intp)
-    rank[rng.permutation(len(rank))] = np.arange(len(rank))
-    tape = np.lexsort((np.arange(total), rank[piece]))
-    n_lanes = max(1, min(int(n_lanes), total))
-    position = np.empty(total, dtype=np.intp)
-    position[tape] = np.arange(total)
-    lane = position * n_lanes // total
-    lane_start = -(-np.arange(n_lanes) * total // n_lanes)  # first tape position of each lane
-    step = position - lane_start[lane]
-    reset |= step == 0
-
-    order = np.lexsort((lane, step))
-    plan = {"doc": doc, "begin": begin, "length": end - begin, "lane": lane, "step": step,
-            "reset": reset}
-    plan = {key: value[order] for key, value in plan.items()}
-    plan["bounds"] = np.searchsorted(plan["step"], np.arange(plan["step"][-1] + 2))
-    plan["n_lanes"] = n_lanes
-    return plan
-
-
-def _window_arrays(tokens, flat_begin, length):
-    """Inputs ``x`` (ids, padding 0) and targets ``y`` (-1 on padding) of windows."""
-    T = int(length.max())
-    steps = np.arange(T)
-    pos = flat_begin[:, None] + steps
-    real = steps < length[:, None]
-    last = len(tokens) - 1
-    x = np.where(real, tokens[np.minimum(pos, last)], 0)
-    y = np.where(real, tokens[np.minimum(pos + 1, last)], -1)
-    return x, y
-
-
-def _epoch_windows(corpus, bptt_steps, n_lanes, reset_proba, rng):
-    """Minibatches of one epoch: ``(lanes, x, y, length, reset)`` per step.
-
-    ``x`` (n, T) token ids padded with 0, ``y`` (n, T) next-token targets padded with
-    -1, ``lanes`` the lane of each row (whose state to carry), ``reset`` the rows that
-    start from a zero state. Also used by ``benchmarks/shakespeare_vs_torch.py`` to
-    feed PyTorch the very same batches.
-    """
-    plan = _plan_epoch(corpus.lengths, bptt_steps, n_lanes, reset_proba, rng)
-    bounds = plan["bounds"]
-    for k in range(len(bounds) - 1):
-        rows = slice(bounds[k], bounds[k + 1])
-        length = plan["length"][rows]
-        flat_begin = corpus.starts[plan["doc"][rows]] + plan["begin"][rows]
-        x, y = _window_arrays(corpus.tokens, flat_begin, length)
-        yield plan["lane"][rows], x, y, length, plan["reset"][rows]
-
-
-# ---------------------------------------------------------------------------
-# Reading whole documents (prediction, scoring, validation)
-
-
-def _run_documents(net, params, corpus, log_likelihood, window=None):
-    """Read each document from a zero state, ``window`` steps at a time, state carried.
-
-    With ``log_likelihood``, the documents are read up to their last-but-one token and
-    the result is ``(final_states, logp)`` where ``logp`` (n_predictions,) holds
-    ``log p(token_t | tokens < t)`` of every token but the first of each document, in
-    document order. Otherwise every token is read and ``logp`` is None. The final
-    states are a dict layer name -> tuple of (n_documents, H) arrays.
-
-    Carrying the state from window to window makes this exact: the result does not
-    depend on ``window`` (see ``test_windowed_reading_is_exact``).
-    """
-    lengths = corpus.lengths - 1 if log_likelihood else corpus.lengths
-    lengths = np.maximum(lengths, 0)
-    n_docs = len(lengths)
-    dtype = params["W_y"].dtype
-    finals = {name: tuple(np.zeros((n_docs, H), dtype=dtype) for _ in range(net.cell.n_states))
-              for name, H in zip(net.layer_names(), net.hidden_sizes)}
-    logp = np.empty(int(lengths.sum()), dtype=np.float64) if log_likelihood else None
-    out_start = np.cumsum(lengths) - lengths
-    T_max = int(lengths.max()) if n_docs else 0
-    window = max(1, min(_tuning.EVAL_WINDOW if window is None else window, T_max))
-    width = max(net.hidden_sizes) * net.cell.n_gates + (net.n_outputs if log_likelihood else 0)
-    group = int(max(1, _tuning.PREDICT_CHUNK_ELEMENTS // (window * width)))
-    order = np.argsort(-lengths, kind="stable")  # similar lengths share a group
-    for g in range(0, n_docs, group):
-        docs = order[g : g + group]
-        state = None
-        for w0 in range(0, int(lengths[docs[0]]), window):
-            length = np.clip(lengths[docs] - w0, 0, window)
-            x, y = _window_arrays(corpus.tokens, corpus.starts[docs] + w0, length)
-            logits, state = net.forward(params, Sequences(x, length, "index", net.n_inputs),
-                                        state)
-            if log_likelihood:
-                lp = log_softmax(logits.astype(np.float64))
-                picked = np.take_along_axis(lp, np.maximum(y, 0)[..., None], axis=-1)[..., 0]
-                real = y >= 0
-                rows, cols = np.nonzero(real)
-                logp[out_start[docs][rows] + w0 + cols] = picked[real]
-        if state is not None:
-            for name, states in state.items():
-                for j, s in enumerate(states):
-                    finals[name][j][docs] = s
-    return finals, logp
-
-
-class _Progress:
-    """Progress lines (tokens/s, loss, ETA) and the time budget of one fit."""
-
-    def __init__(self, verbose, max_time, n_epochs):
-        self.verbose = verbose
-        self.start = time.perf_counter()
-        self.deadline = None if max_time is None else self.start + max_time
-        self.max_time = max_time
-        self.n_epochs = n_epochs  # epochs this fit may run
-        self.epoch = 0
-        self.tokens = 0  # predicted tokens trained on in this fit
-        self.last_print = self.start
-
-    def start_epoch(self, epoch_tokens):
-        self.epoch += 1
-        self.epoch_tokens = epoch_tokens
-        self.epoch_done = 0
-        self.loss_sum = 0.0
-
-    def batch_done(self, loss, n_tokens):
-        """Count a minibatch; print a line now and then; True when time is up."""
-        self.epoch_done += n_tokens
-        self.tokens += n_tokens
-        self.loss_sum += loss * n_tokens
-        now = time.perf_counter()
-        out_of_time = self.deadline is not None and now >= self.deadline
-        if self.verbose and (now - self.last_print >= _tuning.PROGRESS_INTERVAL or out_of_time):
-            self.last_print = now
-            rate = self.tokens / max(now - self.start, 1e-9)
-            left = (self.n_epochs - self.epoch + 1) * self.epoch_tokens - self.epoch_done
-            eta = left / max(rate, 1e-9)
-            if self.deadline is not None:
-                eta = min(eta, max(self.deadline - now, 0.0))
-            print(f"Epoch {self.epoch}: {100 * self.epoch_done / self.epoch_tokens:5.1f}%, "
-                  f"loss = {self.loss_sum / max(self.epoch_done, 1):.4f}, "
-                  f"{rate:,.0f} tokens/s, ETA {_format_seconds(eta)}", flush=True)
-            if out_of_time:
-                print(f"Time budget max_time={self.max_time:g}s used up. Stopping.", flush=True)
-        return out_of_time
-
-
-def _format_seconds(seconds):
-    seconds = int(seconds + 0.5)  # nearest second (seconds >= 0), a Python int for :02d
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+def _encode_sequences(X, n_features, name):
+    """Flat ids, lengths and vocabulary size of token-id (or one-hot) sequences."""
+    seqs = check_sequences(X, n_features=n_features, dtype=np.float64, estimator_name=name)
+    real = np.arange(seqs.data.shape[1])[None, :] < seqs.lengths[:, None]
+    ids = token_ids(seqs, name, " Pass token ids (an integer array) or text.")
+    return ids[real].astype(np.intp), seqs.lengths.astype(np.intp), seqs.n_features
 
 
 class RNNSequenceGenerator(BaseRNN):
@@ -462,81 +266,32 @@ class RNNSequenceGenerator(BaseRNN):
 
     # ------------------------------------------------------------ input
 
+
     def _vectorizer(self):
         return SequenceVectorizer(analyzer=self.analyzer, lowercase=self.lowercase,
                                   token_pattern=self.token_pattern, tokenizer=self.tokenizer)
 
-    def _validate_generator_params(self):
-        _check_int("bptt_steps", self.bptt_steps, 1)
-        _check_real("state_reset_proba", self.state_reset_proba, 0, 1)
-        _check_real("max_time", self.max_time, 0, low_open=True, allow_none=True)
+
+    def _validate_params(self):
+        super()._validate_params()
+        check_int("bptt_steps", self.bptt_steps, 1)
+        check_real("state_reset_proba", self.state_reset_proba, 0, 1)
+        check_real("max_time", self.max_time, 0, low_open=True, allow_none=True)
         self._vectorizer().build_analyzer()  # validates analyzer, lowercase, token_pattern
-
-    @staticmethod
-    def _is_text(X):
-        """Whether X is raw text (a list of str), rather than an array of sequences."""
-        if isinstance(X, (str, bytes)):
-            return True  # rejected by _check_documents with a clear message
-        if isinstance(X, np.ndarray):
-            return X.dtype.kind in "USO" and X.ndim == 1
-        try:
-            first = X[0] if len(X) else ""  # an empty list is empty text
-        except (TypeError, KeyError, IndexError):
-            return False
-        return isinstance(first, str)
-
-    def _encode_texts(self, texts, vocabulary):
-        """Token ids of each text as one flat array and the lengths; unknown tokens raise."""
-        analyze = self._vectorizer().build_analyzer()
-        parts, lengths = [], []
-        for i, text in enumerate(texts):
-            tokens = analyze(text)
-            ids = np.fromiter((vocabulary.get(t, -1) for t in tokens), dtype=np.intp,
-                              count=len(tokens))
-            if ids.size and ids.min() < 0:
-                j = int(np.argmax(ids < 0))
-                raise ValueError(
-                    f"Unknown token {tokens[j]!r} in text {i} (token {j}): "
-                    f"{type(self).__name__} was fitted on a vocabulary of {len(vocabulary)} "
-                    "tokens that does not contain it."
-                )
-            parts.append(ids)
-            lengths.append(len(ids))
-        return np.concatenate(parts), np.array(lengths, dtype=np.intp)
-
-    def _encode_sequences(self, X, n_features):
-        """Flat ids and lengths of token-id (or one-hot) sequences; (n_features, lengths)."""
-        seqs = check_sequences(X, n_features=n_features, dtype=np.float64,
-                               estimator_name=type(self).__name__)
-        real = np.arange(seqs.data.shape[1])[None, :] < seqs.lengths[:, None]
-        if seqs.kind == "index":
-            ids = seqs.data
-        else:
-            onehot = seqs.data
-            bad = real & ~one_hot_steps(onehot)
-            if bad.any():
-                i, t = np.argwhere(bad)[0]
-                raise ValueError(
-                    f"{type(self).__name__} takes float sequences only as one-hot rows, but "
-                    f"sample {i}, step {t} is not one-hot (a single 1, zeros elsewhere). Pass "
-                    "token ids (an integer array) or text."
-                )
-            ids = onehot.argmax(axis=2)
-        return ids[real].astype(np.intp), seqs.lengths.astype(np.intp), seqs.n_features
 
     def _encode(self, X):
         """Validated input of a fitted model: (corpus, is_text)."""
-        if self._is_text(X):
+        name = type(self).__name__
+        if _is_text(X):
             texts = _check_documents(X)
             if self.vocabulary_ is None:
-                raise ValueError(
-                    f"This {type(self).__name__} was fitted on token-id sequences; pass token "
-                    "ids (an integer array), not text."
-                )
-            tokens, lengths = self._encode_texts(texts, self.vocabulary_)
-            return _Corpus(tokens, lengths, self.n_features_in_), True
-        tokens, lengths, _ = self._encode_sequences(X, self.n_features_in_)
-        return _Corpus(tokens, lengths, self.n_features_in_), False
+                raise ValueError(f"This {name} was fitted on token-id sequences; pass token "
+                                 "ids (an integer array), not text.")
+            analyze = self._vectorizer().build_analyzer()
+            tokens, lengths = _encode_texts(analyze, texts, self.vocabulary_, name)
+            return Corpus(tokens, lengths, self.n_features_in_), True
+        tokens, lengths, _ = _encode_sequences(X, self.n_features_in_, name)
+        return Corpus(tokens, lengths, self.n_features_in_), False
 
     # ------------------------------------------------------------ fit
 
@@ -556,44 +311,47 @@ class RNNSequenceGenerator(BaseRNN):
         self : RNNSequenceGenerator
             The fitted model.
         """
-        self._validate_hyperparameters()
-        self._validate_generator_params()
-        continuing = self.warm_start and hasattr(self, "params_")
-        name = type(self).__name__
+        return self._fit(X)
+
+    def _prepare(self, X, y, sample_weight, *, partial, classes, continuing):
+        """The documents as one Corpus (the inputs are the targets), and the vocabulary."""
         if continuing:
             self._check_same_architecture()
-        if self._is_text(X):
-            texts = _check_documents(X)
-            if continuing:
-                if self.vocabulary_ is None:
-                    raise ValueError(f"warm_start: this {name} was fitted on token ids; "
-                                     "continue with token ids, not text.")
-                vocabulary = self.vocabulary_
-            else:
-                vocabulary = self._learn_vocabulary(texts)
-            tokens, lengths = self._encode_texts(texts, vocabulary)
-            n_classes = len(vocabulary)
-            classes = np.array(sorted(vocabulary, key=vocabulary.get), dtype=str)
-        else:
-            if continuing and self.vocabulary_ is not None:
-                raise ValueError(f"warm_start: this {name} was fitted on text; continue with "
-                                 "text, not token ids.")
-            known = self.n_features_in_ if continuing else self.vocab_size
-            tokens, lengths, n_classes = self._encode_sequences(X, known)
-            vocabulary, classes = None, np.arange(n_classes)
+        tokens, lengths, vocabulary, classes = self._tokens(X, continuing)
         if not (lengths >= 2).any():
             raise ValueError(
-                f"{name} has nothing to learn: every sequence has fewer than 2 tokens (a "
-                "model learns each token from the tokens before it). Got sequence lengths "
-                f"{lengths[:10].tolist()}{' ...' if len(lengths) > 10 else ''}."
+                f"{type(self).__name__} has nothing to learn: every sequence has fewer than "
+                "2 tokens (a model learns each token from the tokens before it). Got "
+                f"sequence lengths {lengths[:10].tolist()}"
+                f"{' ...' if len(lengths) > 10 else ''}."
             )
-        corpus = _Corpus(tokens, lengths, n_classes)
+        n_classes = len(classes)
+        corpus = Corpus(tokens, lengths, n_classes)
         first = np.bincount(tokens[corpus.starts[lengths > 0]], minlength=n_classes)
         attrs = {"classes_": classes, "vocabulary_": vocabulary, "_n_outputs_": n_classes,
                  "first_token_proba_": first / first.sum()}
-        corpus, groups = self._with_validation_split(corpus)
-        corpus.monitor = _Progress(self.verbose, self.max_time, self.max_iter)
-        return self._train(corpus, groups, None, attrs, continuing, incremental=False)
+        corpus, holdout = self._hold_out_tails(corpus)
+        return TrainingData(corpus, None, None, attrs, holdout)
+
+    def _tokens(self, X, continuing):
+        """(flat token ids, lengths, vocabulary or None, classes_) of the training input."""
+        name = type(self).__name__
+        if _is_text(X):
+            texts = _check_documents(X)
+            if continuing and self.vocabulary_ is None:
+                raise ValueError(f"warm_start: this {name} was fitted on token ids; "
+                                 "continue with token ids, not text.")
+            vocabulary = self.vocabulary_ if continuing else self._learn_vocabulary(texts)
+            analyze = self._vectorizer().build_analyzer()
+            tokens, lengths = _encode_texts(analyze, texts, vocabulary, name)
+            classes = np.array(sorted(vocabulary, key=vocabulary.get), dtype=str)
+            return tokens, lengths, vocabulary, classes
+        if continuing and self.vocabulary_ is not None:
+            raise ValueError(f"warm_start: this {name} was fitted on text; continue with "
+                             "text, not token ids.")
+        known = self.n_features_in_ if continuing else self.vocab_size
+        tokens, lengths, n_classes = _encode_sequences(X, known, name)
+        return tokens, lengths, None, np.arange(n_classes)
 
     def _learn_vocabulary(self, texts):
         try:
@@ -605,101 +363,40 @@ class RNNSequenceGenerator(BaseRNN):
             raise
         return {str(token): int(index) for token, index in vocabulary.items()}
 
-    def _with_validation_split(self, corpus):
-        """(corpus, groups) for the base's epoch loop; groups marks a fixed validation part.
+    def _hold_out_tails(self, corpus):
+        """(corpus, holdout): the last ``validation_fraction`` of every document held out.
 
-        Without early stopping, groups is all zero and unused. With it and fewer than
-        ``1 / validation_fraction`` documents, every document is cut in two, its head
-        (group 0) for training and its last ``validation_fraction`` (group 1) for
-        validation; otherwise :meth:`_split_for_validation` draws whole documents.
+        Only with early stopping and fewer than ``1 / validation_fraction`` documents
+        (one long text, say): every document is cut in two, its head for training and
+        its tail for validation. Otherwise (holdout None) whole documents are drawn.
         """
-        groups = np.zeros(len(corpus), dtype=np.intp)
         if not self.early_stopping or len(corpus) * self.validation_fraction >= 1:
-            return corpus, groups
+            return corpus, None
         cut = np.round(corpus.lengths * (1 - self.validation_fraction)).astype(np.intp)
         heads = [corpus.tokens[s : s + c] for s, c in zip(corpus.starts, cut)]
         tails = [corpus.tokens[s + c : s + n]
                  for s, c, n in zip(corpus.starts, cut, corpus.lengths)]
         lengths = np.concatenate([cut, corpus.lengths - cut])
-        split = _Corpus(np.concatenate(heads + tails), lengths, corpus.n_features)
-        groups = np.repeat([0, 1], len(corpus))
-        return split, groups
+        split = Corpus(np.concatenate(heads + tails), lengths, corpus.n_features)
+        return split, np.repeat([False, True], len(corpus))
 
-    def _split_for_validation(self, n_samples, y, rng):
-        if (y == 1).any():
-            train, val = np.nonzero(y == 0)[0], np.nonzero(y == 1)[0]
-        else:
-            train, val = super()._split_for_validation(n_samples, y, rng)
-        return train, val
-
-    def _iter_batches(self, train, rng):
-        """Truncated-BPTT minibatches of one epoch, the state carried lane by lane."""
-        corpus, _, _, index = train
-        if len(index) != len(corpus):
-            corpus = corpus.take(index)
-        monitor = corpus.monitor
-        if monitor is not None:
-            monitor.start_epoch(corpus.n_predictions)
+    def _batches(self, data, index):
+        corpus = data.seqs if len(index) == len(data.seqs) else data.seqs.take(index)
         if corpus.n_predictions == 0:
             raise ValueError(
                 f"{type(self).__name__}: the training part of the data has no token to "
                 "predict (early_stopping held out every sequence with 2 tokens or more). "
                 "Lower validation_fraction or set early_stopping=False."
             )
-        n_lanes = self._batch_size(int(np.maximum(corpus.lengths - 1, 0).sum()))
-        lane_states = {}
+        return StreamBatches(corpus, self.bptt_steps, self._batch_size(corpus.n_predictions),
+                             self.state_reset_proba)
 
-        for lanes, x, y, length, reset in _epoch_windows(
-            corpus, self.bptt_steps, n_lanes, self.state_reset_proba, rng
-        ):
-            state0 = None
-            if not reset.all():
-                keep = ~reset[:, None]
-                state0 = {name: tuple(np.where(keep, s[lanes], 0) for s in states)
-                          for name, states in lane_states.items()}
-
-            def carry(final, lanes=lanes):
-                for name, states in final.items():
-                    if name not in lane_states:
-                        lane_states[name] = tuple(
-                            np.zeros((n_lanes, s.shape[1]), dtype=s.dtype) for s in states)
-                    for stored, s in zip(lane_states[name], states):
-                        stored[lanes] = s
-
-            yield (Sequences(x, length, "index", corpus.n_features), y, None, state0, carry)
-
-    def _after_batch(self, train, loss, n_b):
-        monitor = train[0].monitor
-        return monitor is not None and monitor.batch_done(loss, n_b)
-
-    # ------------------------------------------------------------ hooks of BaseRNN
-
-    def _prepare_targets(self, y, n_samples, continuing, partial, classes=None):
-        # Not used: fit builds the targets (X shifted by one token) itself.
-        raise NotImplementedError
-
-    def _n_outputs(self):
-        return len(self.classes_)
-
-    def _loss(self, outputs, y, sample_weight):
-        return sequence_cross_entropy(outputs, y)
-
-    def _batch_weight(self, seqs, y):
-        return int((y >= 0).sum())  # the epoch loss is a mean per predicted token
-
-    def _predict_outputs(self, seqs, params=None, net=None):
-        if isinstance(seqs, _Corpus):  # validation during fit: log p of every token
-            return _run_documents(net, params, seqs, log_likelihood=True)[1]
-        return super()._predict_outputs(seqs, params, net)
-
-    def _validation_score(self, outputs, y, sample_weight):
-        return float(outputs.mean()) if outputs.size else -np.inf
-
-    def _net(self, head):
-        return self._network(head=head)
+    def _progress(self):
+        return Progress(self.verbose, self.max_time, self.max_iter, in_epoch=True,
+                        interval=_tuning.PROGRESS_INTERVAL)
 
     def _check_validation_set(self, val):
-        if val[0].n_predictions == 0:
+        if val.seqs.n_predictions == 0:
             raise ValueError(
                 f"{type(self).__name__}: early_stopping's validation part has no token to "
                 "predict: every held-out sequence has fewer than 2 tokens (with fewer than "
@@ -708,12 +405,29 @@ class RNNSequenceGenerator(BaseRNN):
                 "set early_stopping=False."
             )
 
+    def _score_validation(self, val, net, params):
+        # log p of every held-out token, each document read from a zero state
+        logp = run_documents(net, params, val.seqs, log_likelihood=True)[1]
+        return self._validation_score(logp, None, None)
+
+    def _validation_score(self, outputs, y, sample_weight):
+        return float(outputs.mean()) if outputs.size else -np.inf
+
+    def _n_outputs(self):
+        return len(self.classes_)
+
+    def _loss(self, outputs, y, sample_weight):
+        return sequence_cross_entropy(outputs, y)
+
+    def _net(self, head):
+        return self._network(head=head)
+
     # ------------------------------------------------------------ prediction
 
     def _next_token_log_proba(self, corpus):
         """log p(next token) after each document: (n_documents, n_classes) float64."""
         net = self._net("many_to_one")
-        finals, _ = _run_documents(net, self.params_, corpus, log_likelihood=False)
+        finals, _ = run_documents(net, self.params_, corpus, log_likelihood=False)
         h = finals[net.layer_names()[-1]][0]
         logp = log_softmax((h @ self.params_["W_y"] + self.params_["b_y"]).astype(np.float64))
         empty = corpus.lengths == 0
@@ -776,7 +490,7 @@ class RNNSequenceGenerator(BaseRNN):
 
     def _token_log_likelihood(self, X):
         corpus, _ = self._encode(X)
-        _, logp = _run_documents(self._net("many_to_many"), self.params_, corpus,
+        _, logp = run_documents(self._net("many_to_many"), self.params_, corpus,
                                  log_likelihood=True)
         return corpus, logp
 
@@ -841,6 +555,7 @@ class RNNSequenceGenerator(BaseRNN):
                              "to predict in X.")
         return float(nll.mean())
 
+
     def generate(self, prefix, n_tokens, temperature=1.0, top_k=None, random_state=None,
                  stop=None):
         """Continue ``prefix`` by ``n_tokens`` tokens, each drawn from the model.
@@ -878,66 +593,50 @@ class RNNSequenceGenerator(BaseRNN):
             of ids for an id prefix.
         """
         check_is_fitted(self)
-        if isinstance(n_tokens, (bool, np.bool_)) or not isinstance(n_tokens, Integral) \
-                or n_tokens < 0:
-            raise ValueError(f"n_tokens must be an integer >= 0, got {n_tokens!r}.")
-        if isinstance(temperature, (bool, np.bool_)) or not isinstance(temperature, Real) \
-                or not np.isfinite(temperature) or temperature < 0:
-            raise ValueError(f"temperature must be a finite number >= 0 (0 is greedy), got "
-                             f"{temperature!r}.")
-        if top_k is not None and (isinstance(top_k, (bool, np.bool_))
-                                  or not isinstance(top_k, Integral) or top_k < 1):
-            raise ValueError(f"top_k must be None or an integer >= 1, got {top_k!r}.")
+        check_sampling(n_tokens, temperature, top_k)
         is_text = isinstance(prefix, str)
-        if is_text:
-            if self.vocabulary_ is None:
-                raise ValueError(f"This {type(self).__name__} was fitted on token ids: the "
-                                 "prefix must be a sequence of token ids, not a string.")
-            if stop is not None and (not isinstance(stop, str) or not stop):
-                raise ValueError(f"stop must be None or a non-empty string, got {stop!r}.")
-            ids, _ = self._encode_texts([prefix], self.vocabulary_)
-        else:
-            ids = self._check_prefix_ids(prefix)
-            if stop is not None and (isinstance(stop, (bool, np.bool_))
-                                     or not isinstance(stop, Integral)
-                                     or not 0 <= stop < self.n_features_in_):
-                raise ValueError(f"stop must be None or a token id in [0, "
-                                 f"{self.n_features_in_}), got {stop!r}.")
+        ids = self._prefix_ids(prefix, stop)
         rng = check_random_state(random_state)
-
         net = self._net("many_to_one")
         params = self.params_
         if len(ids):
-            state, _ = _run_documents(net, params, _Corpus(ids, [len(ids)], len(self.classes_)),
-                                      log_likelihood=False)
+            corpus = Corpus(ids, [len(ids)], len(self.classes_))
+            state, _ = run_documents(net, params, corpus, log_likelihood=False)
             logits = state[net.layer_names()[-1]][0] @ params["W_y"] + params["b_y"]
             logits = logits[0].astype(np.float64)
         else:
             state = None
             with np.errstate(divide="ignore"):
                 logits = np.log(self.first_token_proba_)
-        sep = "" if self.analyzer == "char" else " "
-        out, text = [], ""
-        for i in range(n_tokens):
-            token = _draw(logits, temperature, top_k, rng)
-            out.append(token)
-            if is_text:
-                before = len(text)
-                text += (sep if text else "") + self.classes_[token]
-                if stop is not None:
-                    hit = text.find(stop, max(0, before - len(stop) + 1))
-                    if hit >= 0:
-                        text = text[: hit + len(stop)]
-                        break
-            elif stop is not None and token == stop:
-                break
-            if i + 1 < n_tokens:
-                x = Sequences(np.array([[token]]), np.array([1]), "index", net.n_inputs)
-                logits, state = net.forward(params, x, state)
-                logits = logits[0].astype(np.float64)
+        tokens = sample(net, params, state, logits, n_tokens, temperature, top_k, rng)
         if not is_text:
+            out = []
+            for token in tokens:
+                out.append(token)
+                if token == stop:
+                    break
             return np.concatenate([ids, np.asarray(out, dtype=np.intp)])
+        sep = "" if self.analyzer == "char" else " "
+        text = join_until((self.classes_[t] for t in tokens), sep, stop)
         return prefix + (sep if prefix and text else "") + text
+
+    def _prefix_ids(self, prefix, stop):
+        """The prefix as token ids, and ``stop`` checked against it; for generate."""
+        if isinstance(prefix, str):
+            if self.vocabulary_ is None:
+                raise ValueError(f"This {type(self).__name__} was fitted on token ids: the "
+                                 "prefix must be a sequence of token ids, not a string.")
+            if stop is not None and (not isinstance(stop, str) or not stop):
+                raise ValueError(f"stop must be None or a non-empty string, got {stop!r}.")
+            analyze = self._vectorizer().build_analyzer()
+            return _encode_texts(analyze, [prefix], self.vocabulary_, type(self).__name__)[0]
+        ids = self._check_prefix_ids(prefix)
+        if stop is not None and (isinstance(stop, (bool, np.bool_))
+                                 or not isinstance(stop, Integral)
+                                 or not 0 <= stop < self.n_features_in_):
+            raise ValueError(f"stop must be None or a token id in [0, "
+                             f"{self.n_features_in_}), got {stop!r}.")
+        return ids
 
     def _check_prefix_ids(self, prefix):
         ids = np.asarray(prefix)
@@ -962,17 +661,3 @@ class RNNSequenceGenerator(BaseRNN):
         return tags
 
 
-def _draw(logits, temperature, top_k, rng):
-    """One token id from ``softmax(logits / temperature)``, restricted to the top k."""
-    z = logits - logits.max()  # <= 0; -inf for impossible tokens
-    if top_k is not None and top_k < z.size:
-        keep = np.argsort(-z, kind="stable")[:top_k]
-        masked = np.full_like(z, -np.inf)
-        masked[keep] = z[keep]
-        z = masked
-    if temperature == 0:
-        return int(np.argmax(z))
-    p = np.exp(z / temperature)  # (z - max) / T stays <= 0: no overflow for any T > 0
-    cdf = np.cumsum(p)
-    return int(min(np.searchsorted(cdf, rng.random_sample() * cdf[-1], side="right"),
-                   z.size - 1))

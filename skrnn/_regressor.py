@@ -167,11 +167,11 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         return squared_loss(outputs, y.astype(outputs.dtype, copy=False), sample_weight)
 
     def _check_validation_set(self, val):
-        if len(val[1]) < 2:
+        if len(val.y) < 2:
             raise ValueError(
                 f"early_stopping scores the validation part with R^2, which needs at least 2 "
                 f"samples; validation_fraction={self.validation_fraction} holds out "
-                f"{len(val[1])}. Raise validation_fraction or set early_stopping=False."
+                f"{len(val.y)}. Raise validation_fraction or set early_stopping=False."
             )
 
     def _validation_score(self, outputs, y, sample_weight):
@@ -214,7 +214,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         -------
         self : RNNRegressor
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        return self._fit(X, y, sample_weight=sample_weight, partial=True)
 
     def predict(self, X):
         """Predicted targets.

@@ -155,6 +155,11 @@ class Sequences:
         T = int(lengths.max()) if len(lengths) else 0
         return Sequences(self.data[index, :T], lengths, self.kind, self.n_features)
 
+    def largest_id(self):
+        """(sample, step, id) of the largest token id (token-id data)."""
+        i, t = np.unravel_index(int(np.argmax(self.data)), self.data.shape)
+        return int(i), int(t), int(self.data[i, t])
+
 
 def _describe(i, t=None):
     return f"sample {i}" + ("" if t is None else f", step {t}")
@@ -164,6 +169,23 @@ def one_hot_steps(data):
     """(n, T) mask of the steps of dense (n, T, F) ``data`` that are one-hot rows."""
     ones = data == 1
     return (ones | (data == 0)).all(axis=2) & (np.add.reduce(ones, axis=2) == 1)
+
+
+def token_ids(seqs, who, hint=""):
+    """(n, T) token ids of token-id or one-hot ``seqs``.
+
+    A real step of one-hot input that is not one-hot is an error naming it; ``who``
+    is the caller's name in that message and ``hint`` ends it.
+    """
+    if seqs.kind == "index":
+        return seqs.data
+    real = np.arange(seqs.data.shape[1])[None, :] < np.asarray(seqs.lengths)[:, None]
+    bad = real & ~one_hot_steps(seqs.data)
+    if bad.any():
+        i, t = np.argwhere(bad)[0]
+        raise ValueError(f"{who} takes float sequences only as one-hot rows, but sample {i}, "
+                         f"step {t} is not one-hot (a single 1, zeros elsewhere).{hint}")
+    return seqs.data.argmax(axis=2)
 
 
 def is_one_hot(seqs):

@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ._params import check_bool, check_int, check_option
-from ._validation import check_sequences
+from ._validation import check_sequences, token_ids
 
 __all__ = ["SequenceVectorizer"]
 
@@ -543,20 +543,7 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         check_is_fitted(self)
         n_tokens = len(self.vocabulary_)
         sequences = check_sequences(X, n_features=n_tokens, estimator_name="SequenceVectorizer")
-        if sequences.kind == "index":
-            ids = sequences.data
-        else:
-            onehot = sequences.data
-            real = np.arange(onehot.shape[1])[None, :] < sequences.lengths[:, None]
-            is_onehot = ((onehot == 0) | (onehot == 1)).all(axis=2) & (onehot.sum(axis=2) == 1)
-            bad = real & ~is_onehot
-            if bad.any():
-                i, t = np.argwhere(bad)[0]
-                raise ValueError(
-                    f"X is not one-hot in sample {i}, step {t}: a real step needs a single 1 "
-                    "and zeros elsewhere."
-                )
-            ids = onehot.argmax(axis=2)
+        ids = token_ids(sequences, "inverse_transform")
         names = self.get_feature_names_out()
         return [
             names[row[:length]].tolist() for row, length in zip(ids, sequences.lengths)

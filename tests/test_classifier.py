@@ -9,9 +9,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
 
 from skrnn import RNNClassifier, SequenceVectorizer
+from skrnn._training import Step
 from skrnn.datasets import load_negation_sentiment
 
 from ._gradcheck import assert_gradients_match
+from ._objective import objective
 
 
 @pytest.fixture(scope="module")
@@ -245,11 +247,10 @@ def test_sample_weight_equals_repetition_in_loss_and_gradient():
     clf = _fast(dtype=np.float64, alpha=0.1, max_iter=1)
     with pytest.warns(ConvergenceWarning):
         clf.fit(X, y)
-    net = clf._network()
     seqs = clf._check_X(X, fitted=True)
     rep = np.repeat(np.arange(4), w.astype(int))
-    loss_w, grads_w, _ = clf._loss_grad(net, clf.params_, seqs, y, w)
-    loss_r, grads_r, _ = clf._loss_grad(net, clf.params_, seqs.take(rep), y[rep], None)
+    loss_w, grads_w = objective(clf, clf.params_, seqs, y, w)
+    loss_r, grads_r = objective(clf, clf.params_, seqs.take(rep), y[rep])
     assert loss_w == pytest.approx(loss_r, rel=1e-12)
     for k in grads_w:
         np.testing.assert_allclose(grads_w[k], grads_r[k], rtol=1e-10, atol=1e-14)
@@ -268,39 +269,10 @@ def test_estimator_loss_gradient_with_l2_and_weights(cell):
                         dtype=np.float64, max_iter=1, random_state=0)
     with pytest.warns(ConvergenceWarning):
         clf.fit(X, y)
-    net, seqs = clf._network(), clf._check_X(X, fitted=True)
+    seqs = clf._check_X(X, fitted=True)
     params = {k: v + rng.normal(0, 0.3, v.shape) for k, v in clf.params_.items()}
-    _, grads, _ = clf._loss_grad(net, params, seqs, y, w)
-    assert_gradients_match(lambda: clf._loss_grad(net, params, seqs, y, w)[0], params, grads)
-
-
-@pytest.mark.parametrize("cell", ["rnn", "gru"])
-def test_l2_on_the_packed_weights_equals_per_weight(cell):
-    """Fit's path (gradient packed, the L2 term on the optimizer's block of weights)
-    gives the same loss and gradients as the per-weight one that the check above pins
-    to finite differences."""
-    from skrnn import _optimizers
-
-    rng = np.random.RandomState(2)
-    X = rng.normal(size=(6, 5, 2))
-    X[2, 3:] = np.nan
-    y = np.array([0, 1, 1, 0, 1, 0])
-    w = rng.uniform(0.5, 2.0, 6)
-    clf = RNNClassifier(cell=cell, hidden_layer_sizes=(3, 4), alpha=0.3, dtype=np.float64,
-                        max_iter=1, random_state=0)
-    with pytest.warns(ConvergenceWarning):
-        clf.fit(X, y)
-    net, seqs = clf._network(), clf._check_X(X, fitted=True)
-    params = {k: v + rng.normal(0, 0.3, v.shape) for k, v in clf.params_.items()}
-    loss, grads, _ = clf._loss_grad(net, params, seqs, y, w)
-    opt = _optimizers.Optimizer("adam", params, _optimizers.init_state("adam", params),
-                                clf._hyper(), decayed=net.weight_names(params))
-    assert list(opt.params) == list(params) and list(opt.grads) == list(params)
-    loss_p, grads_p, _ = clf._loss_grad(net, opt.params, seqs, y, w, optimizer=opt)
-    assert grads_p is opt.grads  # what opt.step takes without packing again
-    assert loss_p == pytest.approx(loss, rel=1e-12)
-    for k in params:
-        np.testing.assert_allclose(grads_p[k], grads[k], rtol=1e-12, atol=1e-15, err_msg=k)
+    _, grads = objective(clf, params, seqs, y, w)
+    assert_gradients_match(lambda: objective(clf, params, seqs, y, w)[0], params, grads)
 
 
 def test_predict_does_not_mutate(toy):
@@ -450,7 +422,7 @@ def test_keyboard_interrupt_keeps_the_model(toy, monkeypatch):
     X, y = toy
     clf = _fast(max_iter=50)
     calls = {"n": 0}
-    original = RNNClassifier._loss_grad
+    original = Step.loss_and_gradient
 
     def interrupt_later(self, *args, **kwargs):
         calls["n"] += 1
@@ -458,7 +430,7 @@ def test_keyboard_interrupt_keeps_the_model(toy, monkeypatch):
             raise KeyboardInterrupt
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(RNNClassifier, "_loss_grad", interrupt_later)
+    monkeypatch.setattr(Step, "loss_and_gradient", interrupt_later)
     with pytest.warns(UserWarning, match="Training interrupted by user"):
         clf.fit(X, y)
     assert clf.n_iter_ == 3  # two batches per epoch: epochs 1-3 completed

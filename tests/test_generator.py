@@ -22,7 +22,8 @@ from threadpoolctl import threadpool_limits
 
 from skrnn import RNNSequenceGenerator, SequenceVectorizer
 from skrnn.__main__ import main
-from skrnn._generator import _Corpus, _draw, _plan_epoch, _run_documents
+from skrnn._sampling import draw
+from skrnn._tbptt import Corpus, plan_epoch, run_documents
 
 TEXTS = ["hey how are you", "good i am fine", "have a nice day"]
 PREFIXES = ["hey", "good", "have"]
@@ -290,10 +291,10 @@ def test_temperature_divides_the_logits():
     rng = np.random.RandomState(0)
     n = 20000
     for T, expected in [(1.0, p), (0.5, p**2 / (p**2).sum())]:
-        draws = [_draw(np.log(p), T, None, rng) for _ in range(n)]
+        draws = [draw(np.log(p), T, None, rng) for _ in range(n)]
         np.testing.assert_allclose(np.bincount(draws, minlength=3) / n, expected, atol=0.015)
-    assert _draw(np.log(p), 0, None, rng) == 0
-    draws = {_draw(np.log(p), 3.0, 2, rng) for _ in range(200)}
+    assert draw(np.log(p), 0, None, rng) == 0
+    draws = {draw(np.log(p), 3.0, 2, rng) for _ in range(200)}
     assert draws == {0, 1}  # top_k=2 never draws the third token
 
 
@@ -451,8 +452,8 @@ def test_windowed_reading_is_exact():
         gen.fit(TEXTS)
     corpus = gen._encode(TEXTS + ["hey how are you good i am fine have a nice day"])[0]
     net = gen._net("many_to_many")
-    finals, logp = _run_documents(net, gen.params_, corpus, log_likelihood=True)
-    finals_3, logp_3 = _run_documents(net, gen.params_, corpus, log_likelihood=True, window=3)
+    finals, logp = run_documents(net, gen.params_, corpus, log_likelihood=True)
+    finals_3, logp_3 = run_documents(net, gen.params_, corpus, log_likelihood=True, window=3)
     np.testing.assert_allclose(logp_3, logp, rtol=1e-12)
     for name in finals:
         for state_3, state in zip(finals_3[name], finals[name]):  # (h, c) of every layer
@@ -462,7 +463,7 @@ def test_windowed_reading_is_exact():
 def test_epoch_plan_covers_every_prediction_once():
     lengths = np.array([1, 5, 40, 0, 300, 64, 65])
     rng = np.random.default_rng(0)
-    plan = _plan_epoch(lengths, bptt_steps=16, n_lanes=4, reset_proba=0.25, rng=rng)
+    plan = plan_epoch(lengths, bptt_steps=16, n_lanes=4, reset_proba=0.25, rng=rng)
     assert plan["length"].min() >= 1 and plan["length"].max() <= 16
     covered = np.zeros((len(lengths), lengths.max()), dtype=int)
     for d, b, n in zip(plan["doc"], plan["begin"], plan["length"]):
@@ -488,7 +489,7 @@ def test_epoch_plan_covers_every_prediction_once():
 
 
 def test_corpus_take_keeps_documents():
-    corpus = _Corpus([1, 2, 3, 4, 5, 6], [2, 0, 4], n_features=7)
+    corpus = Corpus([1, 2, 3, 4, 5, 6], [2, 0, 4], n_features=7)
     sub = corpus.take([2, 0])
     np.testing.assert_array_equal(sub.tokens, [3, 4, 5, 6, 1, 2])
     np.testing.assert_array_equal(sub.lengths, [4, 2])

@@ -10,9 +10,10 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from skrnn import RNNClassifier, RNNRegressor, _base, _network, _tuning
-from skrnn._base import _blas_threads_for, length_bucketed_batches
+from skrnn._base import _blas_threads_for
 from skrnn._losses import sequence_cross_entropy, softmax_cross_entropy
 from skrnn._network import RecurrentNetwork
+from skrnn._training import shuffled_batches
 from skrnn._validation import Sequences, check_sequences
 
 
@@ -153,22 +154,21 @@ def test_both_projection_paths_of_token_ids_agree(cell):
         np.testing.assert_allclose(g1[k], g0[k], rtol=1e-12, atol=1e-15, err_msg=k)
 
 
-@pytest.mark.parametrize("pool", [1, 3])
-def test_batches_cover_every_sample_once_sorted_by_length(pool):
+def test_batches_cover_every_sample_once_sorted_by_length():
     rng = np.random.RandomState(4)
     lengths = rng.randint(0, 20, size=101)
     idx = np.arange(3, 101)
-    batches = length_bucketed_batches(lengths, idx, 10, np.random.default_rng(0), pool)
+    batches = shuffled_batches(lengths, idx, 10, np.random.default_rng(0))
     np.testing.assert_array_equal(np.sort(np.concatenate(batches)), idx)
     assert sorted(len(b) for b in batches)[:2] == [8, 10]  # one short batch: 98 = 9 x 10 + 8
     for b in batches:
         assert np.all(np.diff(lengths[b]) <= 0)  # the order the network computes in
 
 
-def test_plain_batches_are_a_shuffle_cut_in_order():
-    """pool=1 is the classic plan: one permutation cut into consecutive batches."""
+def test_batches_are_a_shuffle_cut_in_order():
+    """The classic plan: one permutation cut into consecutive batches."""
     lengths = np.arange(50) % 7
-    batches = length_bucketed_batches(lengths, np.arange(50), 8, np.random.default_rng(5))
+    batches = shuffled_batches(lengths, np.arange(50), 8, np.random.default_rng(5))
     perm = np.random.default_rng(5).permutation(50)
     for k, b in enumerate(batches):
         assert set(b) == set(perm[8 * k : 8 * (k + 1)])

@@ -11,6 +11,7 @@ from sklearn.metrics import r2_score
 from skrnn import RNNRegressor, pad_sequences
 
 from ._gradcheck import assert_gradients_match
+from ._objective import objective
 
 MAX_LEN = 10
 
@@ -112,10 +113,10 @@ def test_sample_weight_equals_repetition_in_loss_and_gradient():
     y = rng.normal(size=(4, 2))
     w = np.array([2.0, 1.0, 3.0, 1.0])
     reg = _fit(X, y, max_iter=1, alpha=0.1, dtype=np.float64, hidden_layer_sizes=(3,))
-    net, seqs = reg._network(), reg._check_X(X, fitted=True)
+    seqs = reg._check_X(X, fitted=True)
     rep = np.repeat(np.arange(4), w.astype(int))
-    loss_w, grads_w, _ = reg._loss_grad(net, reg.params_, seqs, y, w)
-    loss_r, grads_r, _ = reg._loss_grad(net, reg.params_, seqs.take(rep), y[rep], None)
+    loss_w, grads_w = objective(reg, reg.params_, seqs, y, w)
+    loss_r, grads_r = objective(reg, reg.params_, seqs.take(rep), y[rep])
     assert loss_w == pytest.approx(loss_r, rel=1e-12)
     for k in grads_w:
         np.testing.assert_allclose(grads_w[k], grads_r[k], rtol=1e-10, atol=1e-14)
@@ -143,10 +144,10 @@ def test_estimator_loss_gradient_with_l2_and_weights(cell):
     w = rng.uniform(0.5, 2.0, 5)
     reg = _fit(X, y, cell=cell, hidden_layer_sizes=(3,), bidirectional=True, alpha=0.3,
                dtype=np.float64, max_iter=1)
-    net, seqs = reg._network(), reg._check_X(X, fitted=True)
+    seqs = reg._check_X(X, fitted=True)
     params = {k: v + rng.normal(0, 0.3, v.shape) for k, v in reg.params_.items()}
-    _, grads, _ = reg._loss_grad(net, params, seqs, y, w)
-    assert_gradients_match(lambda: reg._loss_grad(net, params, seqs, y, w)[0], params, grads)
+    _, grads = objective(reg, params, seqs, y, w)
+    assert_gradients_match(lambda: objective(reg, params, seqs, y, w)[0], params, grads)
 
 
 def test_partial_fit(ragged):

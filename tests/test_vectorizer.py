@@ -313,7 +313,7 @@ def test_inverse_transform_bad_input():
         vec.inverse_transform(np.array([[-3, 0]]))
     with pytest.raises(ValueError, match="is expecting 2 features"):
         vec.inverse_transform(np.zeros((1, 2, 3)))
-    with pytest.raises(ValueError, match="not one-hot in sample 0, step 1"):
+    with pytest.raises(ValueError, match="sample 0, step 1 is not one-hot"):
         vec.inverse_transform(np.array([[[1.0, 0.0], [0.5, 0.5]]]))
 
 
