@@ -179,17 +179,7 @@ class RecurrentNetwork:
             x = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)
             cache["layers"].append(layer_cache)
 
-        W_y, b_y = params["W_y"], params["b_y"]
-        if self.head == "many_to_one":
-            # h_final = Hs[len_i] of each direction (Hs[0] = h_0 for an empty sequence)
-            top = [final_states[f"l{k}{d}"][0] for d in self.directions]
-            feats = top[0] if len(top) == 1 else np.concatenate(top, axis=1)
-            logits = np.dot(feats, W_y) + b_y
-        else:
-            feats = x  # (T, B, D)
-            logits = _unflatten(np.dot(_flatten(feats), W_y) + b_y, T, B)
-            logits = logits.transpose(1, 0, 2)  # batch-first
-        cache["feats"] = feats
+        logits, cache["feats"] = self._head_forward(params, x, final_states)
         if not identity:
             inverse = np.empty_like(order)
             inverse[order] = np.arange(B)
@@ -197,20 +187,88 @@ class RecurrentNetwork:
             final_states = {k: tuple(s[inverse] for s in v) for k, v in final_states.items()}
         return (logits, final_states, cache) if return_cache else (logits, final_states)
 
+    def _head_forward(self, params, x, final_states):
+        """(logits, features): the output layer on the top layer's outputs ``x`` (T, B, D)."""
+        W_y, b_y = params["W_y"], params["b_y"]
+        if self.head == "many_to_one":
+            # h_final = Hs[len_i] of each direction (Hs[0] = h_0 for an empty sequence)
+            k = len(self.hidden_sizes) - 1
+            top = [final_states[f"l{k}{d}"][0] for d in self.directions]
+            feats = top[0] if len(top) == 1 else np.concatenate(top, axis=1)
+            return np.dot(feats, W_y) + b_y, feats
+        T, B = x.shape[0], x.shape[1]
+        logits = _unflatten(np.dot(_flatten(x), W_y) + b_y, T, B)
+        return logits.transpose(1, 0, 2), x  # batch-first logits
+
     # ----------------------------------------------------------------- backward
 
     def backward(self, params, cache, dlogits):
         """Gradients of every parameter given dL/dlogits (in the caller's order)."""
-        order, lengths, batch_sizes = cache["order"], cache["lengths"], cache["batch_sizes"]
-        rev, T, ws = cache["rev"], cache["T"], cache["ws"]
+        rev, ws, batch_sizes = cache["rev"], cache["ws"], cache["batch_sizes"]
         if not cache["identity"]:
-            dlogits = dlogits[order]
-        B = dlogits.shape[0]
+            dlogits = dlogits[cache["order"]]
         grads = {}
-        W_y = params["W_y"]
-        feats = cache["feats"]
-        n_top = self.hidden_sizes[-1]
-        n_dirs = len(self.directions)
+        dx = self._head_backward(params, cache, dlogits, grads)
+
+        index_input = cache["kind"] == "index"
+        for k in range(len(self.hidden_sizes) - 1, -1, -1):
+            layer_cache = cache["layers"][k]
+            x = layer_cache["x"]
+            H = self.hidden_sizes[k]
+            dx_below = None
+            for j, d in enumerate(self.directions):
+                name = f"l{k}{d}"
+                dHs = dx[:, :, j * H : (j + 1) * H]
+                dHs = _reverse(dHs, rev) if d == "r" else np.ascontiguousarray(dHs)
+                p = {"W_h": params[name + ".W_h"]}
+                for extra in self.cell.extra_params:
+                    p[extra] = params[name + "." + extra]
+                dZx, cell_grads = self.cell.backward(dHs, p, layer_cache[name],
+                                                     batch_sizes, self.activation,
+                                                     ws.scope(name))
+                if d == "r":
+                    dZx = _reverse(dZx, rev, gate_major=True)
+                for key, g in cell_grads.items():
+                    grads[name + "." + key] = g
+                d_in = self._projection_backward(params, name, x, dZx, k == 0 and index_input,
+                                                 k > 0, ws, grads)
+                if k > 0:
+                    dx_below = d_in if dx_below is None else dx_below + d_in
+            dx = dx_below
+        return grads
+
+    def _projection_backward(self, params, name, x, dZx, index_input, need_dx, ws, grads):
+        """Gradients of ``Zx = x W_x + b`` from dL/dZx: sets dW_x and db of ``name``;
+        returns dL/dx (T, B, F) when ``need_dx`` (a layer below), else None."""
+        G, T, B, H = dZx.shape
+        dZ3 = dZx.reshape(G, T * B, H)  # per gate, all steps as rows
+        if index_input:
+            dW_x = grads[name + ".W_x"] = _scatter_rows(x, dZ3, self.n_inputs, ws)
+        else:
+            dW_x = grads[name + ".W_x"] = _side_by_side(np.matmul(_flatten(x).T, dZ3))
+        if index_input and self.n_inputs < T * B:
+            # Every row of dZ3 went into exactly one row of dW_x (its token's), so db, the
+            # sum of dZ3's rows, is the sum of dW_x's: V rows, not T*B.
+            grads[name + ".b"] = np.add.reduce(dW_x, axis=0)
+        else:
+            grads[name + ".b"] = np.add.reduce(dZ3, axis=1).reshape(G * H)
+        if not need_dx:
+            return None
+        # dL/dx_t = sum over gates of dZ_g W_x,g^T
+        W_x = params[name + ".W_x"]
+        W_xg_T = W_x.T.reshape(G, H, W_x.shape[0])  # (G, H, F) views
+        per_gate = np.matmul(dZ3, W_xg_T)  # (G, T*B, F)
+        d_in = ws.empty(("dx", name), (T, B, W_x.shape[0]), dZx.dtype)
+        np.sum(per_gate, axis=0, out=_flatten(d_in))
+        return d_in
+
+    def _head_backward(self, params, cache, dlogits, grads):
+        """dL/d(top layer outputs) (T, B, D) from dL/dlogits; sets the output layer's grads."""
+        lengths, batch_sizes = cache["lengths"], cache["batch_sizes"]
+        T, ws = cache["T"], cache["ws"]
+        B = dlogits.shape[0]
+        W_y, feats = params["W_y"], cache["feats"]
+        n_top, n_dirs = self.hidden_sizes[-1], len(self.directions)
         if self.head == "many_to_one":
             grads["W_y"] = np.dot(feats.T, dlogits)
             grads["b_y"] = np.add.reduce(dlogits, axis=0)
@@ -237,49 +295,7 @@ class RecurrentNetwork:
             # A padding step's output is b_y alone (its features are zero): a loss that
             # reads it (sequence_cross_entropy does not) trains b_y, and nothing below.
             zero_padding(dx, batch_sizes, keep_real=True)
-
-        index_input = cache["kind"] == "index"
-        for k in range(len(self.hidden_sizes) - 1, -1, -1):
-            layer_cache = cache["layers"][k]
-            x = layer_cache["x"]
-            H = self.hidden_sizes[k]
-            dx_below = None
-            for j, d in enumerate(self.directions):
-                name = f"l{k}{d}"
-                dHs = dx[:, :, j * H : (j + 1) * H]
-                dHs = _reverse(dHs, rev) if d == "r" else np.ascontiguousarray(dHs)
-                p = {"W_h": params[name + ".W_h"]}
-                for extra in self.cell.extra_params:
-                    p[extra] = params[name + "." + extra]
-                dZx, cell_grads = self.cell.backward(dHs, p, layer_cache[name],
-                                                     batch_sizes, self.activation,
-                                                     ws.scope(name))
-                if d == "r":
-                    dZx = _reverse(dZx, rev, gate_major=True)
-                for key, g in cell_grads.items():
-                    grads[name + "." + key] = g
-                G = dZx.shape[0]
-                dZ3 = dZx.reshape(G, T * B, H)  # per gate, all steps as rows
-                if k == 0 and index_input:
-                    dW_x = grads[name + ".W_x"] = _scatter_rows(x, dZ3, self.n_inputs, ws)
-                else:
-                    dW_x = grads[name + ".W_x"] = _side_by_side(np.matmul(_flatten(x).T, dZ3))
-                if k == 0 and index_input and self.n_inputs < T * B:
-                    # Every row of dZ3 went into exactly one row of dW_x (its token's), so
-                    # db, the sum of dZ3's rows, is the sum of dW_x's: V rows, not T*B.
-                    grads[name + ".b"] = np.add.reduce(dW_x, axis=0)
-                else:
-                    grads[name + ".b"] = np.add.reduce(dZ3, axis=1).reshape(G * H)
-                if k > 0:
-                    # dL/dx_t = sum over gates of dZ_g W_x,g^T
-                    W_x = params[name + ".W_x"]
-                    W_xg_T = W_x.T.reshape(G, H, W_x.shape[0])  # (G, H, F) views
-                    per_gate = np.matmul(dZ3, W_xg_T)  # (G, T*B, F)
-                    d_in = ws.empty(("dx", name), (T, B, W_x.shape[0]), dZx.dtype)
-                    np.sum(per_gate, axis=0, out=_flatten(d_in))
-                    dx_below = d_in if dx_below is None else dx_below + d_in
-            dx = dx_below
-        return grads
+        return dx
 
 
 def _batch_sizes(lengths, T):
