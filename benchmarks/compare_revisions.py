@@ -18,9 +18,10 @@ the bundled negation sentences, ``max_iter`` epochs with the stopping rule out o
 way, ``random_state`` cycling over 0..4. Its minibatches are 32 sequences of 1-10 words,
 H=64: a fit whose time is the per-call overhead of the step, not its arithmetic, which is
 what ``negation_vs_tutorial.py`` measures against the tutorial loop. ``--workload``
-names a training-step workload of ``bench_vs_torch.py`` instead (``m2o-gru-128``, ...):
-each request then times back-to-back steps (at least 0.2 s of them) as that benchmark
-does, with each revision's own ``benchmarks/_workloads.py``. ``--workload vectorize``
+names a training-step workload instead (``m2o-lstm-128``, ``m2m-rnn-256``, ...: the shapes
+of ``bench_vs_torch.py``'s workloads of those names): each request then times a fit of a
+few epochs of exactly known minibatches through the public API and reports its time per
+step; the same code (this file's) runs against both revisions. ``--workload vectorize``
 times ``SequenceVectorizer.transform`` of 20,000 synthetic documents (5-59 words from a
 5,000-word vocabulary) instead.
 
@@ -81,28 +82,65 @@ def child(path, max_iter, workload="negation"):
         print(json.dumps(fit(int(line))), flush=True)
 
 
+# Training-step workloads through the public API, the same code for both revisions: a
+# fit of exactly STEP_EPOCHS x STEP_BATCHES minibatches at the shapes of bench_vs_torch.py's
+# workload of that name; the time per request is the fit's time per step (the fit's fixed
+# costs, validation and initialisation, are included and the same for both revisions).
+STEP_EPOCHS, STEP_BATCHES = 3, 4
+STEP_WORKLOADS = {
+    # name: (estimator, cell, hidden, vocabulary, batch, steps)
+    "m2o-rnn-128": ("classifier", "rnn", 128, 64, 64, 50),
+    "m2o-lstm-128": ("classifier", "lstm", 128, 64, 64, 50),
+    "m2o-gru-128": ("classifier", "gru", 128, 64, 64, 50),
+    "m2m-rnn-128": ("generator", "rnn", 128, 65, 32, 64),
+    "m2m-rnn-256": ("generator", "rnn", 256, 65, 32, 64),
+}
+
+
+def _step_fit(name):
+    """A function that runs the workload's fit once and returns its number of steps."""
+    import warnings
+
+    from skrnn import RNNClassifier, RNNSequenceGenerator
+
+    kind, cell, hidden, vocab, batch, steps = STEP_WORKLOADS[name]
+    rng = np.random.default_rng(0)
+    common = dict(cell=cell, hidden_layer_sizes=(hidden,), batch_size=batch,
+                  max_iter=STEP_EPOCHS, n_iter_no_change=10**6, tol=0.0,
+                  learning_rate_init=1e-3, random_state=0)
+    if kind == "classifier":
+        X = rng.integers(0, vocab, size=(batch * STEP_BATCHES, steps))
+        y = rng.integers(0, 2, size=len(X))
+        model, args = RNNClassifier(**common), (X, y)
+    else:
+        # one document of batch x steps x STEP_BATCHES predictions: lanes of windows
+        X = rng.integers(0, vocab, size=(1, batch * steps * STEP_BATCHES + 1))
+        model, args = RNNSequenceGenerator(bptt_steps=steps, **common), (X,)
+
+    def fit():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(*args)
+        # steps: samples (windows, for the generator) over the batch size; the same
+        # number at both revisions, which train on the same batches
+        return max(1, model.t_ // batch)
+
+    return fit
+
+
 def _serve_steps(path, name):
     """Serve the time per training step of workload ``name`` (one line per request)."""
     import time
 
-    sys.path.insert(0, str(Path(path) / "benchmarks"))
-    from _workloads import SkrnnStep, Step, default_workloads
-
-    spec = {w.name: w for w in default_workloads() if isinstance(w, Step)}
-    if name not in spec:
-        raise SystemExit(f"unknown workload {name!r}; step workloads: {sorted(spec)}")
-    step = SkrnnStep(spec[name])
-    step()
-    start, n = time.perf_counter(), 0
-    while time.perf_counter() - start < 0.2:  # steps per request: at least 0.2 s of them
-        step()
-        n += 1
+    if name not in STEP_WORKLOADS:
+        raise SystemExit(f"unknown workload {name!r}; step workloads: {sorted(STEP_WORKLOADS)}")
+    fit = _step_fit(name)
+    fit()
     print("ready", flush=True)
     for _ in sys.stdin:
         start = time.perf_counter()
-        for _ in range(n):
-            step()
-        print(json.dumps((time.perf_counter() - start) / n), flush=True)
+        n_steps = fit()
+        print(json.dumps((time.perf_counter() - start) / n_steps), flush=True)
 
 
 def _serve_vectorize():
