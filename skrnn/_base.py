@@ -200,7 +200,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             self._check_input_kind(X)
             return check_sequences(X, n_features=self.n_features_in_,
                                    dtype=self._fitted_dtype(), estimator_name=name)
-        seqs = check_sequences(X, n_features=self.vocab_size if self._is_index(X) else None,
+        seqs = check_sequences(X, n_features=self.vocab_size if _is_index(X) else None,
                                dtype=np.dtype(self.dtype), estimator_name=name)
         if seqs.data.shape[1] == 0:
             raise ValueError(
@@ -219,28 +219,13 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         """
         if getattr(self, "_input_kind", None) != "values":  # None: not recorded
             return
-        dtype = self._dtype_of(X)
+        dtype = _dtype_of(X)
         if dtype is not None and dtype.kind in "iu":
             raise ValueError(
                 f"X is an integer array, which skrnn reads as token ids, but "
                 f"{type(self).__name__} was fitted on float feature values. To pass the "
                 "values of an integer-valued series, cast X to float (X.astype(float))."
             )
-
-    @staticmethod
-    def _dtype_of(X):
-        dtype = getattr(X, "dtype", None)
-        if dtype is None:
-            try:
-                dtype = np.asarray(X).dtype
-            except (TypeError, ValueError):  # e.g. a ragged list: check_sequences explains
-                return None
-        return dtype
-
-    @classmethod
-    def _is_index(cls, X):
-        dtype = cls._dtype_of(X)
-        return dtype is not None and dtype.kind in "iu"
 
     def _fitted_dtype(self):
         return self.params_["W_y"].dtype
@@ -477,6 +462,23 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         # the allow_nan tag means (NaN anywhere), so the tag stays False.
         tags.non_deterministic = False
         return tags
+
+
+def _dtype_of(X):
+    """The dtype X has or would have as an array; None if it cannot be one."""
+    dtype = getattr(X, "dtype", None)
+    if dtype is None:
+        try:
+            dtype = np.asarray(X).dtype
+        except (TypeError, ValueError):  # e.g. a ragged list: check_sequences explains
+            return None
+    return dtype
+
+
+def _is_index(X):
+    """Whether X holds integers: token ids under the input contract."""
+    dtype = _dtype_of(X)
+    return dtype is not None and dtype.kind in "iu"
 
 
 def _check_sizes(sizes):

@@ -58,6 +58,32 @@ def _encode_texts(analyze, texts, vocabulary, name):
     return np.concatenate(parts), np.array(lengths, dtype=np.intp)
 
 
+def _learn_vocabulary(vectorizer, texts, name):
+    try:
+        vocabulary = vectorizer.fit(texts).vocabulary_
+    except ValueError as exc:
+        if "empty vocabulary" in str(exc):
+            raise ValueError(f"{name} got text without any token: {exc}") from None
+        raise
+    return {str(token): int(index) for token, index in vocabulary.items()}
+
+
+def _check_prefix_ids(prefix, n_features):
+    ids = np.asarray(prefix)
+    if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
+        raise ValueError(
+            "prefix must be a string (for a model fitted on text) or a 1-D sequence of "
+            f"integer token ids; got {type(prefix).__name__} of shape {ids.shape}."
+        )
+    ids = ids.astype(np.intp)
+    bad = (ids < 0) | (ids >= n_features)
+    if bad.any():
+        j = int(np.argmax(bad))
+        raise ValueError(f"Unknown token id {ids[j]} at position {j} of the prefix: ids "
+                         f"are in [0, {n_features}).")
+    return ids
+
+
 def _encode_sequences(X, n_features, name):
     """Flat ids, lengths and vocabulary size of token-id (or one-hot) sequences."""
     seqs = check_sequences(X, n_features=n_features, dtype=np.float64, estimator_name=name)
@@ -330,7 +356,11 @@ class RNNSequenceGenerator(BaseRNN):
         first = np.bincount(tokens[corpus.starts[lengths > 0]], minlength=n_classes)
         attrs = {"classes_": classes, "vocabulary_": vocabulary, "_n_outputs_": n_classes,
                  "first_token_proba_": first / first.sum()}
-        corpus, holdout = self._hold_out_tails(corpus)
+        # Early stopping with fewer than 1 / validation_fraction documents (one long text,
+        # say) validates on the tail of every document; otherwise on whole documents.
+        holdout = None
+        if self.early_stopping and len(corpus) * self.validation_fraction < 1:
+            corpus, holdout = corpus.split_tails(self.validation_fraction)
         return TrainingData(corpus, None, None, attrs, holdout)
 
     def _tokens(self, X, continuing):
@@ -341,7 +371,8 @@ class RNNSequenceGenerator(BaseRNN):
             if continuing and self.vocabulary_ is None:
                 raise ValueError(f"warm_start: this {name} was fitted on token ids; "
                                  "continue with token ids, not text.")
-            vocabulary = self.vocabulary_ if continuing else self._learn_vocabulary(texts)
+            vocabulary = (self.vocabulary_ if continuing else
+                          _learn_vocabulary(self._vectorizer(), texts, name))
             analyze = self._vectorizer().build_analyzer()
             tokens, lengths = _encode_texts(analyze, texts, vocabulary, name)
             classes = np.array(sorted(vocabulary, key=vocabulary.get), dtype=str)
@@ -352,33 +383,6 @@ class RNNSequenceGenerator(BaseRNN):
         known = self.n_features_in_ if continuing else self.vocab_size
         tokens, lengths, n_classes = _encode_sequences(X, known, name)
         return tokens, lengths, None, np.arange(n_classes)
-
-    def _learn_vocabulary(self, texts):
-        try:
-            vocabulary = self._vectorizer().fit(texts).vocabulary_
-        except ValueError as exc:
-            if "empty vocabulary" in str(exc):
-                raise ValueError(f"{type(self).__name__} got text without any token: "
-                                 f"{exc}") from None
-            raise
-        return {str(token): int(index) for token, index in vocabulary.items()}
-
-    def _hold_out_tails(self, corpus):
-        """(corpus, holdout): the last ``validation_fraction`` of every document held out.
-
-        Only with early stopping and fewer than ``1 / validation_fraction`` documents
-        (one long text, say): every document is cut in two, its head for training and
-        its tail for validation. Otherwise (holdout None) whole documents are drawn.
-        """
-        if not self.early_stopping or len(corpus) * self.validation_fraction >= 1:
-            return corpus, None
-        cut = np.round(corpus.lengths * (1 - self.validation_fraction)).astype(np.intp)
-        heads = [corpus.tokens[s : s + c] for s, c in zip(corpus.starts, cut)]
-        tails = [corpus.tokens[s + c : s + n]
-                 for s, c, n in zip(corpus.starts, cut, corpus.lengths)]
-        lengths = np.concatenate([cut, corpus.lengths - cut])
-        split = Corpus(np.concatenate(heads + tails), lengths, corpus.n_features)
-        return split, np.repeat([False, True], len(corpus))
 
     def _batches(self, data, index):
         corpus = data.seqs if len(index) == len(data.seqs) else data.seqs.take(index)
@@ -630,27 +634,12 @@ class RNNSequenceGenerator(BaseRNN):
                 raise ValueError(f"stop must be None or a non-empty string, got {stop!r}.")
             analyze = self._vectorizer().build_analyzer()
             return _encode_texts(analyze, [prefix], self.vocabulary_, type(self).__name__)[0]
-        ids = self._check_prefix_ids(prefix)
+        ids = _check_prefix_ids(prefix, self.n_features_in_)
         if stop is not None and (isinstance(stop, (bool, np.bool_))
                                  or not isinstance(stop, Integral)
                                  or not 0 <= stop < self.n_features_in_):
             raise ValueError(f"stop must be None or a token id in [0, "
                              f"{self.n_features_in_}), got {stop!r}.")
-        return ids
-
-    def _check_prefix_ids(self, prefix):
-        ids = np.asarray(prefix)
-        if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
-            raise ValueError(
-                "prefix must be a string (for a model fitted on text) or a 1-D sequence of "
-                f"integer token ids; got {type(prefix).__name__} of shape {ids.shape}."
-            )
-        ids = ids.astype(np.intp)
-        bad = (ids < 0) | (ids >= self.n_features_in_)
-        if bad.any():
-            j = int(np.argmax(bad))
-            raise ValueError(f"Unknown token id {ids[j]} at position {j} of the prefix: ids "
-                             f"are in [0, {self.n_features_in_}).")
         return ids
 
     def __sklearn_tags__(self):

@@ -50,6 +50,16 @@ class Corpus:
         tokens = np.concatenate(parts) if parts else np.zeros(0, dtype=np.intp)
         return Corpus(tokens, self.lengths[index], self.n_features)
 
+    def split_tails(self, fraction):
+        """(corpus, holdout): every document cut in two, the last ``fraction`` of its
+        tokens held out; ``holdout`` marks the tails (documents n .. 2n - 1)."""
+        cut = np.round(self.lengths * (1 - fraction)).astype(np.intp)
+        heads = [self.tokens[s : s + c] for s, c in zip(self.starts, cut)]
+        tails = [self.tokens[s + c : s + n] for s, c, n in zip(self.starts, cut, self.lengths)]
+        lengths = np.concatenate([cut, self.lengths - cut])
+        split = Corpus(np.concatenate(heads + tails), lengths, self.n_features)
+        return split, np.repeat([False, True], len(self))
+
     def largest_id(self):
         """(document, position, id) of the largest token id."""
         pos = int(np.argmax(self.tokens))
