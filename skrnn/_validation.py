@@ -64,6 +64,37 @@ def pad_sequences(sequences, *, max_len=None, dtype=None, value=None, truncating
         raise TypeError("pad_sequences expects a list of sequences.")
     if truncating not in ("pre", "post"):
         raise ValueError(f"truncating must be 'pre' or 'post', got {truncating!r}.")
+    arrays, n_dims = _as_arrays(sequences)
+    is_int = all(
+        np.issubdtype(a.dtype, np.integer) or a.size == 0 and a.dtype == np.float64
+        for a in arrays
+    ) and any(a.size > 0 for a in arrays)
+    if dtype is None:
+        dtype = np.int32 if (is_int and 2 not in n_dims) else np.float32
+    dtype = np.dtype(dtype)
+    lengths = np.array([a.shape[0] if a.size > 0 else 0 for a in arrays])
+    if max_len is None:
+        max_len = int(lengths.max())
+    elif not isinstance(max_len, Integral) or isinstance(max_len, (bool, np.bool_)) or \
+            max_len < 0:
+        raise ValueError(f"max_len must be a non-negative integer, got {max_len!r}.")
+    integer_out = np.issubdtype(dtype, np.integer)
+    if value is None:
+        value = -1 if integer_out else np.nan
+    out = _padding(arrays, n_dims, max_len, dtype, value)
+    for i, a in enumerate(arrays):
+        if a.size == 0 or max_len == 0:
+            continue
+        a = a[-max_len:] if truncating == "pre" else a[:max_len]
+        if integer_out:
+            out[i, : len(a)] = a
+        else:
+            out[i, : len(a)] = a.reshape(len(a), -1)
+    return out
+
+
+def _as_arrays(sequences):
+    """The sequences of pad_sequences as arrays, checked; and their set of ndims."""
     arrays = []
     for i, seq in enumerate(sequences):
         try:
@@ -83,53 +114,31 @@ def pad_sequences(sequences, *, max_len=None, dtype=None, value=None, truncating
             "Each sequence must be 1-D (ids or a univariate series) or 2-D "
             "(length, n_features)."
         )
-    is_int = all(
-        np.issubdtype(a.dtype, np.integer) or a.size == 0 and a.dtype == np.float64
-        for a in arrays
-    ) and any(a.size > 0 for a in arrays)
-    if dtype is None:
-        dtype = np.int32 if (is_int and 2 not in n_dims) else np.float32
-    dtype = np.dtype(dtype)
-    lengths = np.array([a.shape[0] if a.size > 0 else 0 for a in arrays])
-    if max_len is None:
-        max_len = int(lengths.max())
-    elif not isinstance(max_len, Integral) or isinstance(max_len, (bool, np.bool_)) or \
-            max_len < 0:
-        raise ValueError(f"max_len must be a non-negative integer, got {max_len!r}.")
-    integer_out = np.issubdtype(dtype, np.integer)
-    if value is None:
-        value = -1 if integer_out else np.nan
-    if integer_out:
+    return arrays, n_dims
+
+
+def _padding(arrays, n_dims, max_len, dtype, value):
+    """The all-padding output array of pad_sequences, of the right shape and dtype."""
+    if np.issubdtype(dtype, np.integer):
         if 2 in n_dims:
             raise ValueError("Integer (token id) output needs 1-D sequences of ids.")
-        out = np.full((len(arrays), max_len), value, dtype=dtype)
-    else:
-        widths = {a.shape[1] for a in arrays if a.ndim == 2 and a.size > 0}
-        if len(widths) > 1:
-            raise ValueError(f"Sequences have different numbers of features: {sorted(widths)}.")
-        n_features = widths.pop() if widths else 1
-        flat = [i for i, a in enumerate(arrays) if a.ndim == 1 and a.size > 0]
-        if n_features > 1 and flat:
-            raise ValueError(
-                f"Sequence {flat[0]} is 1-D (one value per step) but others have "
-                f"{n_features} features per step; give it shape (length, {n_features})."
-            )
-        out = np.full((len(arrays), max_len, n_features), value, dtype=dtype)
-    if integer_out:
         info = np.iinfo(dtype)
         for i, a in enumerate(arrays):
             if a.size and (a.min() < info.min or a.max() > info.max):
                 raise ValueError(f"pad_sequences: sequence {i} has values outside the range "
                                  f"of {dtype} ({a.min()} .. {a.max()}).")
-    for i, a in enumerate(arrays):
-        if a.size == 0 or max_len == 0:
-            continue
-        a = a[-max_len:] if truncating == "pre" else a[:max_len]
-        if integer_out:
-            out[i, : len(a)] = a
-        else:
-            out[i, : len(a)] = a.reshape(len(a), -1)
-    return out
+        return np.full((len(arrays), max_len), value, dtype=dtype)
+    widths = {a.shape[1] for a in arrays if a.ndim == 2 and a.size > 0}
+    if len(widths) > 1:
+        raise ValueError(f"Sequences have different numbers of features: {sorted(widths)}.")
+    n_features = widths.pop() if widths else 1
+    flat = [i for i, a in enumerate(arrays) if a.ndim == 1 and a.size > 0]
+    if n_features > 1 and flat:
+        raise ValueError(
+            f"Sequence {flat[0]} is 1-D (one value per step) but others have "
+            f"{n_features} features per step; give it shape (length, {n_features})."
+        )
+    return np.full((len(arrays), max_len, n_features), value, dtype=dtype)
 
 
 @dataclass

@@ -331,48 +331,9 @@ def _read_ts(fileobj):
         if not line or line.startswith("#"):
             continue
         if not in_data:
-            if not line.startswith("@"):
-                raise ValueError(f".ts line {lineno}: data found before the '@data' header.")
-            key, _, value = line.partition(" ")
-            key = key.lower()
-            words = value.split()
-            if key == "@data":
-                in_data = True
-            elif key == "@timestamps" and words[:1] == ["true"]:
-                raise ValueError(f".ts line {lineno}: time-stamped series are not supported.")
-            elif key == "@classlabel":
-                if words[:1] != ["true"]:
-                    raise ValueError(f".ts line {lineno}: the file has no class labels.")
-                declared = set(words[1:]) or None
+            in_data, declared = _read_ts_header(line, lineno, declared)
             continue
-        parts = line.split(":")
-        if len(parts) < 2:
-            raise ValueError(
-                f".ts line {lineno}: expected channels and a class label separated by "
-                f"':', got {_clip(line)!r}."
-            )
-        label = parts[-1].strip()
-        if not label:
-            raise ValueError(f".ts line {lineno}: empty class label.")
-        if declared is not None and label not in declared:
-            raise ValueError(
-                f".ts line {lineno}: class label {label!r} is not one of the labels "
-                "declared by '@classLabel'."
-            )
-        channels = []
-        for channel in parts[:-1]:
-            try:
-                values = [np.nan if v.strip() == "?" else float(v) for v in channel.split(",")]
-            except ValueError:
-                raise ValueError(
-                    f".ts line {lineno}: non-numeric value in channel {_clip(channel)!r}."
-                ) from None
-            channels.append(values)
-        lengths = {len(c) for c in channels}
-        if len(lengths) != 1:
-            raise ValueError(
-                f".ts line {lineno}: channels have different lengths {sorted(lengths)}."
-            )
+        label, channels = _read_ts_case(line, lineno, declared)
         if n_channels is None:
             n_channels = len(channels)
         elif len(channels) != n_channels:
@@ -384,6 +345,57 @@ def _read_ts(fileobj):
     if not series:
         raise ValueError("The .ts file holds no cases (is the '@data' line missing?).")
     return series, labels
+
+
+def _read_ts_header(line, lineno, declared):
+    """(whether the data starts, the declared labels) after one header line."""
+    if not line.startswith("@"):
+        raise ValueError(f".ts line {lineno}: data found before the '@data' header.")
+    key, _, value = line.partition(" ")
+    key = key.lower()
+    words = value.split()
+    if key == "@data":
+        return True, declared
+    if key == "@timestamps" and words[:1] == ["true"]:
+        raise ValueError(f".ts line {lineno}: time-stamped series are not supported.")
+    if key == "@classlabel":
+        if words[:1] != ["true"]:
+            raise ValueError(f".ts line {lineno}: the file has no class labels.")
+        declared = set(words[1:]) or None
+    return False, declared
+
+
+def _read_ts_case(line, lineno, declared):
+    """(label, channels as lists of floats) of one data line."""
+    parts = line.split(":")
+    if len(parts) < 2:
+        raise ValueError(
+            f".ts line {lineno}: expected channels and a class label separated by "
+            f"':', got {_clip(line)!r}."
+        )
+    label = parts[-1].strip()
+    if not label:
+        raise ValueError(f".ts line {lineno}: empty class label.")
+    if declared is not None and label not in declared:
+        raise ValueError(
+            f".ts line {lineno}: class label {label!r} is not one of the labels "
+            "declared by '@classLabel'."
+        )
+    channels = []
+    for channel in parts[:-1]:
+        try:
+            values = [np.nan if v.strip() == "?" else float(v) for v in channel.split(",")]
+        except ValueError:
+            raise ValueError(
+                f".ts line {lineno}: non-numeric value in channel {_clip(channel)!r}."
+            ) from None
+        channels.append(values)
+    lengths = {len(c) for c in channels}
+    if len(lengths) != 1:
+        raise ValueError(
+            f".ts line {lineno}: channels have different lengths {sorted(lengths)}."
+        )
+    return label, channels
 
 
 def _clip(text, width=40):
