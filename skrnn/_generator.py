@@ -8,6 +8,7 @@ zero state, in windows whose final state is carried exactly into the next
 (:func:`skrnn._tbptt.run_documents`); ``generate`` draws with :mod:`skrnn._sampling`.
 """
 
+from collections import Counter
 from numbers import Integral
 
 import numpy as np
@@ -17,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import _tuning
 from ._base import BaseRNN, TrainingData
 from ._losses import log_softmax, sequence_cross_entropy
-from ._params import check_int, check_real
+from ._params import check_int, check_option, check_real
 from ._sampling import check_sampling, join_until, sample
 from ._tbptt import Corpus, StreamBatches, run_documents
 from ._training import Progress
@@ -40,12 +41,22 @@ def _is_text(X):
     return isinstance(first, str)
 
 
+# The token every unknown token becomes under handle_unknown="unknown". No analyzer of
+# skrnn makes it from text: a character token is one character, and the default word
+# pattern has no "<" or ">".
+UNKNOWN = "<unk>"
+
+
 def _encode_texts(analyze, texts, vocabulary, name):
-    """Token ids of each text as one flat array and the lengths; unknown tokens raise."""
+    """Token ids of each text as one flat array and the lengths.
+
+    A token outside ``vocabulary`` becomes its ``UNKNOWN`` entry, or raises without one.
+    """
     parts, lengths = [], []
+    missing = vocabulary.get(UNKNOWN, -1)
     for i, text in enumerate(texts):
         tokens = analyze(text)
-        ids = np.fromiter((vocabulary.get(t, -1) for t in tokens), dtype=np.intp,
+        ids = np.fromiter((vocabulary.get(t, missing) for t in tokens), dtype=np.intp,
                           count=len(tokens))
         if ids.size and ids.min() < 0:
             j = int(np.argmax(ids < 0))
@@ -58,14 +69,27 @@ def _encode_texts(analyze, texts, vocabulary, name):
     return np.concatenate(parts), np.array(lengths, dtype=np.intp)
 
 
-def _learn_vocabulary(vectorizer, texts, name):
+def _learn_vocabulary(vectorizer, texts, name, unknown, min_frequency):
+    """Token -> id of the training texts; with ``unknown``, tokens rarer than
+    ``min_frequency`` are left out and ``UNKNOWN`` is the last id."""
     try:
+        token_lists = [vectorizer.build_analyzer()(text) for text in texts]
+        counts = Counter(token for tokens in token_lists for token in tokens)
         vocabulary = vectorizer.fit(texts).vocabulary_
     except ValueError as exc:
         if "empty vocabulary" in str(exc):
             raise ValueError(f"{name} got text without any token: {exc}") from None
         raise
-    return {str(token): int(index) for token, index in vocabulary.items()}
+    if not unknown:
+        return {str(token): int(index) for token, index in vocabulary.items()}
+    if UNKNOWN in vocabulary:
+        raise ValueError(f"{name}: the text has the token {UNKNOWN!r}, which "
+                         "handle_unknown='unknown' reserves; set handle_unknown='error'.")
+    kept = sorted((t for t in vocabulary if counts[t] >= min_frequency), key=vocabulary.get)
+    if not kept:
+        raise ValueError(f"{name}: no token occurs at least min_frequency={min_frequency} "
+                         "times. Lower min_frequency.")
+    return {**{str(token): i for i, token in enumerate(kept)}, UNKNOWN: len(kept)}
 
 
 def _check_prefix_ids(prefix, n_features):
@@ -194,6 +218,18 @@ class RNNSequenceGenerator(BaseRNN):
     tokenizer : callable, default=None
         Splits a document into words, overriding ``token_pattern``
         (``analyzer="word"`` only).
+    handle_unknown : {"unknown", "error"}, default="unknown"
+        Text only. ``"unknown"``: the vocabulary has one more token, ``"<unk>"`` (the
+        last id), which every token outside the vocabulary becomes at fit (tokens
+        rarer than ``min_frequency``), in warm-start fits, in ``predict``, ``score``
+        and ``loss`` and in a prefix; so a held-out text with a character the
+        training text lacks still gets a finite score (its likelihood is the model's
+        probability of an unknown token). ``generate`` never draws it. ``"error"``:
+        an unknown token raises and names it.
+    min_frequency : int, default=1
+        With ``handle_unknown="unknown"``, tokens that occur fewer times than this in
+        the training text are trained as ``"<unk>"`` (so that its probability is
+        learned from rare tokens); 1 keeps every token.
     vocab_size : int or None, default=None
         For token-id input: the size of the vocabulary. ``None`` learns it at fit as
         the largest id + 1. Ignored for text input.
@@ -206,7 +242,8 @@ class RNNSequenceGenerator(BaseRNN):
         The tokens, ordered by id: strings for a model fitted on text, the ids
         ``0, ..., n_classes - 1`` for a model fitted on token ids.
     vocabulary_ : dict of str to int or None
-        Map from token to id for a model fitted on text, else None.
+        Map from token to id for a model fitted on text (with ``"<unk>"`` under
+        ``handle_unknown="unknown"``), else None.
     first_token_proba_ : ndarray of shape (n_classes,)
         Share of the training documents that start with each token: the
         distribution of the next token after an empty sequence.
@@ -255,7 +292,7 @@ class RNNSequenceGenerator(BaseRNN):
     >>> gen.generate("good", n_tokens=10, temperature=0)
     'good i am fine'
     >>> gen.predict(["good i am fin"])
-    array(['e'], dtype='<U1')
+    array(['e'], dtype='<U5')
     >>> gen.predict_proba(["good i am fin"]).shape == (1, len(gen.classes_))
     True
     >>> bool(gen.score(texts) > -0.1)  # mean log-likelihood per predicted token
@@ -271,7 +308,8 @@ class RNNSequenceGenerator(BaseRNN):
                  momentum=0.9, nesterovs_momentum=True, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, rho=0.9, bptt_steps=64, state_reset_proba=0.1, max_time=None,
                  analyzer="char", lowercase=False, token_pattern=r"(?u)\b\w+\b",
-                 tokenizer=None, vocab_size=None, dtype=np.float32):
+                 tokenizer=None, handle_unknown="unknown", min_frequency=1, vocab_size=None,
+                 dtype=np.float32):
         super().__init__(
             cell=cell, hidden_layer_sizes=hidden_layer_sizes, activation=activation,
             solver=solver, alpha=alpha, batch_size=batch_size,
@@ -289,6 +327,8 @@ class RNNSequenceGenerator(BaseRNN):
         self.lowercase = lowercase
         self.token_pattern = token_pattern
         self.tokenizer = tokenizer
+        self.handle_unknown = handle_unknown
+        self.min_frequency = min_frequency
 
     # ------------------------------------------------------------ input
 
@@ -303,6 +343,8 @@ class RNNSequenceGenerator(BaseRNN):
         check_int("bptt_steps", self.bptt_steps, 1)
         check_real("state_reset_proba", self.state_reset_proba, 0, 1)
         check_real("max_time", self.max_time, 0, low_open=True, allow_none=True)
+        check_option("handle_unknown", self.handle_unknown, ("unknown", "error"))
+        check_int("min_frequency", self.min_frequency, 1)
         self._vectorizer().build_analyzer()  # validates analyzer, lowercase, token_pattern
 
     def _encode(self, X):
@@ -371,8 +413,9 @@ class RNNSequenceGenerator(BaseRNN):
             if continuing and self.vocabulary_ is None:
                 raise ValueError(f"warm_start: this {name} was fitted on token ids; "
                                  "continue with token ids, not text.")
-            vocabulary = (self.vocabulary_ if continuing else
-                          _learn_vocabulary(self._vectorizer(), texts, name))
+            vocabulary = self.vocabulary_ if continuing else _learn_vocabulary(
+                self._vectorizer(), texts, name, self.handle_unknown == "unknown",
+                self.min_frequency)
             analyze = self._vectorizer().build_analyzer()
             tokens, lengths = _encode_texts(analyze, texts, vocabulary, name)
             classes = np.array(sorted(vocabulary, key=vocabulary.get), dtype=str)
@@ -612,7 +655,9 @@ class RNNSequenceGenerator(BaseRNN):
             state = None
             with np.errstate(divide="ignore"):
                 logits = np.log(self.first_token_proba_)
-        tokens = sample(net, params, state, logits, n_tokens, temperature, top_k, rng)
+        unknown = None if self.vocabulary_ is None else self.vocabulary_.get(UNKNOWN)
+        tokens = sample(net, params, state, logits, n_tokens, temperature, top_k, rng,
+                        exclude=unknown)
         if not is_text:
             out = []
             for token in tokens:

@@ -37,13 +37,17 @@ def draw(logits, temperature, top_k, rng):
                    z.size - 1))
 
 
-def sample(net, params, state, logits, n_tokens, temperature, top_k, rng):
+def sample(net, params, state, logits, n_tokens, temperature, top_k, rng, exclude=None):
     """Yield up to ``n_tokens`` token ids: each drawn from ``logits``, then read.
 
     ``state`` and ``logits`` are the network's after the prefix (float64 logits of one
-    sequence). A caller that stops early stops the reading too.
+    sequence); the token ``exclude`` (an id, or None) is never drawn. A caller that
+    stops early stops the reading too.
     """
     for i in range(n_tokens):
+        if exclude is not None:
+            logits = logits.copy()
+            logits[exclude] = -np.inf
         token = draw(logits, temperature, top_k, rng)
         yield token
         if i + 1 < n_tokens:

@@ -24,6 +24,7 @@ from skrnn import RNNSequenceGenerator, SequenceVectorizer
 from skrnn.__main__ import main
 from skrnn._sampling import draw
 from skrnn._tbptt import Corpus, plan_epoch, run_documents
+from skrnn.datasets import load_tinyshakespeare
 
 TEXTS = ["hey how are you", "good i am fine", "have a nice day"]
 PREFIXES = ["hey", "good", "have"]
@@ -41,6 +42,12 @@ def _one_blas_thread():
 def fitted():
     """The README's model; tests that change it work on a copy."""
     return RNNSequenceGenerator(random_state=0).fit(TEXTS)
+
+
+@pytest.fixture(scope="module")
+def strict():
+    """The README's model with handle_unknown="error": unknown tokens raise."""
+    return RNNSequenceGenerator(random_state=0, handle_unknown="error").fit(TEXTS)
 
 
 def _greedy(gen, prefix, text):
@@ -123,7 +130,7 @@ def test_long_document_learns_and_predicts_well_from_a_fresh_start():
 
 def test_word_analyzer():
     gen = RNNSequenceGenerator(analyzer="word", random_state=0).fit(TEXTS)
-    assert set(gen.classes_) == set(" ".join(TEXTS).split())
+    assert set(gen.classes_) == set(" ".join(TEXTS).split()) | {"<unk>"}
     assert gen.generate("good", n_tokens=3, temperature=0) == "good i am fine"
     assert gen.predict(["have a nice"])[0] == "day"
     assert len(gen.loss(["have a nice day"], per_token=True)[0]) == 3
@@ -146,7 +153,7 @@ def test_token_ids_in_give_token_ids_out():
     assert gen.score(onehot) == pytest.approx(gen.score(ids))
     np.testing.assert_array_equal(gen.predict(onehot[:, :5]), pred)
     # text and ids are the same model: same vocabulary order, same weights, same score
-    text_gen = RNNSequenceGenerator(random_state=0).fit(TEXTS)
+    text_gen = RNNSequenceGenerator(random_state=0, handle_unknown="error").fit(TEXTS)
     assert gen.score(ids) == pytest.approx(text_gen.score(TEXTS))
 
 
@@ -166,7 +173,7 @@ def test_grid_search_and_cross_val_score_on_texts():
     rng = np.random.default_rng(0)
     words = ["the", "cat", "sat", "on", "a", "mat"]
     texts = [" ".join(rng.permutation(words)) for _ in range(9)]  # every fold has every char
-    gen = RNNSequenceGenerator(max_iter=15, random_state=0)
+    gen = RNNSequenceGenerator(max_iter=15, random_state=0, handle_unknown="error")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         search = GridSearchCV(gen, {"hidden_layer_sizes": [(4,), (32,)]}, cv=3,
@@ -184,10 +191,12 @@ def test_grid_search_and_cross_val_score_on_texts():
 def test_warm_start_continues_training():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        gen = RNNSequenceGenerator(max_iter=5, random_state=0).fit(TEXTS)
+        gen = RNNSequenceGenerator(max_iter=5, random_state=0,
+                                   handle_unknown="error").fit(TEXTS)
         first = gen.loss_curve_[:]
         gen.set_params(warm_start=True).fit(TEXTS)
-        straight = RNNSequenceGenerator(max_iter=10, random_state=0).fit(TEXTS)
+        straight = RNNSequenceGenerator(max_iter=10, random_state=0,
+                                        handle_unknown="error").fit(TEXTS)
     assert gen.n_iter_ == 10 and gen.loss_curve_[:5] == first
     assert gen.loss_curve_[5] < first[0]
     # optimizer state and epoch seeds carry over: 5 + 5 epochs are the 10 epochs of one fit
@@ -349,15 +358,15 @@ def test_fit_rejects_bad_input(X, error, match):
         ({"stop": ""}, "stop"),
     ],
 )
-def test_generate_rejects_bad_arguments(fitted, kwargs, match):
+def test_generate_rejects_bad_arguments(strict, kwargs, match):
     kwargs = {"prefix": "hey", "n_tokens": 5, **kwargs}
     with pytest.raises(ValueError, match=match):
-        fitted.generate(**kwargs)
+        strict.generate(**kwargs)
 
 
-def test_predict_score_loss_reject_bad_input(fitted):
+def test_predict_score_loss_reject_bad_input(fitted, strict):
     with pytest.raises(ValueError, match="Unknown token 'z' in text 1"):
-        fitted.predict(["hey", "zoo"])
+        strict.predict(["hey", "zoo"])
     with pytest.raises(ValueError, match="at least one text"):
         fitted.predict_proba([])
     with pytest.raises(ValueError, match="no token to predict"):
@@ -365,7 +374,7 @@ def test_predict_score_loss_reject_bad_input(fitted):
     with pytest.raises(ValueError, match="unit"):
         fitted.loss(TEXTS, unit="dB")
     with pytest.raises(ValueError, match="Token id 17 in sample 0, step 1"):
-        fitted.predict(np.array([[0, 17]]))
+        strict.predict(np.array([[0, 17]]))
     with pytest.raises(NotFittedError):
         RNNSequenceGenerator().generate("hey", 3)
     with pytest.raises(NotFittedError):
@@ -382,8 +391,8 @@ def test_bad_parameters_are_named(params, match):
         RNNSequenceGenerator(**params).fit(TEXTS)
 
 
-def test_failed_calls_leave_a_fitted_model_unchanged(fitted):
-    gen = copy.deepcopy(fitted)
+def test_failed_calls_leave_a_fitted_model_unchanged(strict):
+    gen = copy.deepcopy(strict)
     before = joblib.hash(gen)
     text = gen.generate("h", n_tokens=20, random_state=0)
     for call in (lambda: gen.predict(["hez"]), lambda: gen.generate("hez", 3),
@@ -526,8 +535,8 @@ def test_cli_train_then_generate(cli_model, capsys):
 
 
 def test_cli_reports_errors(cli_model, tmp_path, capsys):
-    assert main(["generate", str(cli_model), "--prefix", "hez"]) == 1
-    assert "Unknown token 'z'" in capsys.readouterr().err
+    assert main(["generate", str(cli_model), "--prefix", "hey", "--top-k", "0"]) == 1
+    assert "top_k must be None or an integer >= 1" in capsys.readouterr().err
     assert main(["train", str(tmp_path / "missing.txt"), str(tmp_path / "m.joblib")]) == 1
     assert "missing.txt" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
@@ -584,3 +593,61 @@ def test_python_dash_m_skrnn(cli_model):
         capture_output=True, text=True, timeout=60, check=True,
     )
     assert result.stdout == "have a nice day\n"
+
+
+# --------------------------------------------------------------------------- unknown tokens
+
+
+def test_unknown_tokens_become_the_unknown_token(fitted, strict):
+    assert fitted.classes_[-1] == "<unk>" and fitted.vocabulary_["<unk>"] == 17
+    assert "<unk>" not in strict.vocabulary_
+    # "z" and "q" are not in the training text: each is read, and scored, as <unk>
+    p_unk = fitted.predict_proba(["hey ho"])[0, -1]
+    logp = -fitted.loss(["hey hoz"], per_token=True)[0]
+    np.testing.assert_allclose(logp[-1], np.log(p_unk), rtol=1e-5)
+    assert np.isfinite(fitted.score(["zq zq", "hey"]))
+    np.testing.assert_allclose(fitted.predict_proba(["hez"]), fitted.predict_proba(["heq"]))
+    # generate reads an unknown prefix token but never writes one
+    text = fitted.generate("zhe", n_tokens=200, temperature=5.0, random_state=0)
+    assert text.startswith("zhe") and "<unk>" not in text[3:] and len(text) == 203
+
+
+def test_min_frequency_trains_the_unknown_token_from_rare_tokens():
+    texts = ["abab abab", "abab abab", "abab abxb"]  # x occurs once
+    gen = RNNSequenceGenerator(min_frequency=2, max_iter=30, random_state=0).fit(texts)
+    assert "x" not in gen.vocabulary_ and "<unk>" in gen.vocabulary_
+    plain = RNNSequenceGenerator(max_iter=30, random_state=0).fit(texts)
+    # trained on "x" as <unk>: an unknown token after "ab" is far more likely
+    assert gen.predict_proba(["abab ab"])[0, -1] > 10 * plain.predict_proba(["abab ab"])[0, -1]
+    with pytest.raises(ValueError, match="min_frequency=100"):
+        RNNSequenceGenerator(min_frequency=100).fit(texts)
+    with pytest.raises(ValueError, match="handle_unknown must be one of"):
+        RNNSequenceGenerator(handle_unknown="ignore").fit(texts)
+    with pytest.raises(ValueError, match="reserves"):
+        RNNSequenceGenerator(analyzer=lambda t: t.split()).fit(["a <unk> b"])
+
+
+def test_cross_validation_on_real_text_scores_every_fold():
+    """Folds of tinyshakespeare hold characters the other folds lack; every fold gets a
+    finite score by default (and none with handle_unknown="error")."""
+    from sklearn.model_selection import KFold, cross_val_score
+
+    text = load_tinyshakespeare()[:6000]
+    texts = [text[i : i + 500] for i in range(0, len(text), 500)]
+    cv = KFold(3)
+    unseen = [set("".join(texts[j] for j in te)) - set("".join(texts[j] for j in tr))
+              for tr, te in cv.split(texts)]
+    assert any(unseen)  # the premise: some fold has a character its training part lacks
+    gen = RNNSequenceGenerator(hidden_layer_sizes=(16,), max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = cross_val_score(gen, texts, cv=cv)
+        strict_scores = cross_val_score(gen.set_params(handle_unknown="error"), texts, cv=cv)
+    assert np.isfinite(scores).all()
+    assert np.isnan(strict_scores[[bool(u) for u in unseen]]).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search = GridSearchCV(gen.set_params(handle_unknown="unknown"),
+                              {"cell": ["rnn", "gru"]}, cv=cv, error_score="raise").fit(texts)
+    splits = [search.cv_results_[f"split{k}_test_score"] for k in range(3)]
+    assert np.isfinite(splits).all()
