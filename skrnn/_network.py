@@ -164,9 +164,7 @@ class RecurrentNetwork:
                               out=lws.empty("Zx", (G, T, B, H), dtype))
                 if d == "r":
                     Zx = _reverse(Zx, rev, gate_major=True)
-                p = {"W_h": params[name + ".W_h"]}
-                for extra in self.cell.extra_params:
-                    p[extra] = params[name + "." + extra]
+                p = self._cell_params(params, name)
                 Hs, cell_cache = self.cell.forward(Zx, p, None if state0 is None else
                                                    state0[name], batch_sizes,
                                                    self.activation, lws)
@@ -186,6 +184,13 @@ class RecurrentNetwork:
             logits = logits[inverse]
             final_states = {k: tuple(s[inverse] for s in v) for k, v in final_states.items()}
         return (logits, final_states, cache) if return_cache else (logits, final_states)
+
+    def _cell_params(self, params, name):
+        """The recurrent parameters of unit ``name`` that its cell reads, by cell name."""
+        p = {"W_h": params[name + ".W_h"]}
+        for extra in self.cell.extra_params:
+            p[extra] = params[name + "." + extra]
+        return p
 
     def _head_forward(self, params, x, final_states):
         """(logits, features): the output layer on the top layer's outputs ``x`` (T, B, D)."""
@@ -220,9 +225,7 @@ class RecurrentNetwork:
                 name = f"l{k}{d}"
                 dHs = dx[:, :, j * H : (j + 1) * H]
                 dHs = _reverse(dHs, rev) if d == "r" else np.ascontiguousarray(dHs)
-                p = {"W_h": params[name + ".W_h"]}
-                for extra in self.cell.extra_params:
-                    p[extra] = params[name + "." + extra]
+                p = self._cell_params(params, name)
                 dZx, cell_grads = self.cell.backward(dHs, p, layer_cache[name],
                                                      batch_sizes, self.activation,
                                                      ws.scope(name))
