@@ -567,6 +567,34 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         names[list(self.vocabulary_.values())] = list(self.vocabulary_.keys())
         return names
 
+    def set_output(self, *, transform=None):
+        """Accept an output container setting; the output stays NumPy arrays.
+
+        ``Pipeline.set_output(transform="pandas")`` sets every step that transforms.
+        What this vectorizer returns is a batch of sequences, not a table: the columns
+        of the token-id form are time steps, as many as the batch's longest document,
+        and the one-hot form is 3-D, so there is no DataFrame with the columns
+        ``get_feature_names_out()`` (the tokens) that pandas and polars output stands
+        for. The arrays are kept, as scikit-learn's text vectorizers keep their sparse
+        matrices under ``set_config(transform_output="pandas")``; the pipeline's
+        other transformers get the container asked for, and skrnn's estimators take
+        the arrays.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"}, default=None
+            The container a pipeline asks for; ``None`` changes nothing.
+
+        Returns
+        -------
+        self : SequenceVectorizer
+            This vectorizer, unchanged.
+        """
+        if transform not in (None, "default", "pandas", "polars"):
+            raise ValueError("transform must be None, 'default', 'pandas' or 'polars', got "
+                             f"{transform!r}.")
+        return self
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True

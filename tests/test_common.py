@@ -73,8 +73,8 @@ def test_discovery_finds_the_estimators():
     assert {"RNNClassifier", "RNNRegressor", "SequenceVectorizer"} <= names
 
 
-@parametrize_with_checks(_instances(), expected_failed_checks=expected_failed_checks,
-                         xfail_strict=True)
+# Strict: an expected failure that passes fails the run (xfail_strict in pyproject.toml).
+@parametrize_with_checks(_instances(), expected_failed_checks=expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     name = getattr(check, "func", check).__name__
     if name == "check_methods_sample_order_invariance" and "dtype" in estimator.get_params():

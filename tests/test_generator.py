@@ -1,4 +1,4 @@
-"""Tests of RNNSequenceGenerator (skrnn/_generator.py) and of the command line (skrnn/__main__.py).
+"""Tests of RNNSequenceGenerator (skrnn/_generator.py); its command line is in test_cli.py.
 
 The generator's text mode is skipped by scikit-learn's common checks (its input is raw
 text), so the equivalent checks are written here by hand: clone, get/set_params,
@@ -7,8 +7,6 @@ gradient checks of the network it trains are in test_network.py.
 """
 
 import copy
-import subprocess
-import sys
 import warnings
 
 import joblib
@@ -21,7 +19,6 @@ from sklearn.pipeline import make_pipeline
 from threadpoolctl import threadpool_limits
 
 from skrnn import RNNSequenceGenerator, SequenceVectorizer
-from skrnn.__main__ import main
 from skrnn._sampling import draw
 from skrnn._tbptt import Corpus, plan_epoch, run_documents
 from skrnn.datasets import load_tinyshakespeare
@@ -503,96 +500,6 @@ def test_corpus_take_keeps_documents():
     np.testing.assert_array_equal(sub.tokens, [3, 4, 5, 6, 1, 2])
     np.testing.assert_array_equal(sub.lengths, [4, 2])
     assert sub.n_predictions == 4 and corpus.n_predictions == 4
-
-
-# --------------------------------------------------------------------------- command line
-
-
-@pytest.fixture(scope="module")
-def cli_model(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("cli")
-    text_file = folder / "sentences.txt"
-    text_file.write_text("\n".join(TEXTS) + "\n", encoding="utf-8")
-    model_file = folder / "model.joblib"
-    code = main(["train", str(text_file), str(model_file), "--by-line", "--hidden-sizes", "64",
-                 "--lr", "0.01", "--epochs", "200", "--random-state", "0", "--quiet"])
-    assert code == 0
-    return model_file
-
-
-def test_cli_train_then_generate(cli_model, capsys):
-    assert isinstance(joblib.load(cli_model), RNNSequenceGenerator)
-    code = main(["generate", str(cli_model), "--prefix", "good", "-n", "10",
-                 "--temperature", "0"])
-    assert code == 0
-    assert capsys.readouterr().out == "good i am fine\n"
-    args = ["generate", str(cli_model), "--prefix", "h", "-n", "30", "--random-state", "4",
-            "--top-k", "3"]
-    main(args)
-    first = capsys.readouterr().out
-    main(args)
-    assert capsys.readouterr().out == first and len(first) == 32
-
-
-def test_cli_reports_errors(cli_model, tmp_path, capsys):
-    assert main(["generate", str(cli_model), "--prefix", "hey", "--top-k", "0"]) == 1
-    assert "top_k must be None or an integer >= 1" in capsys.readouterr().err
-    assert main(["train", str(tmp_path / "missing.txt"), str(tmp_path / "m.joblib")]) == 1
-    assert "missing.txt" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as exc:
-        main(["train", "in.txt", "out.joblib", "--hidden-sizes", "0"])
-    assert exc.value.code == 2
-    # A file that is not a model: a message, not a traceback.
-    not_a_model = tmp_path / "notes.txt"
-    not_a_model.write_text("not a model\n", encoding="utf-8")
-    assert main(["generate", str(not_a_model)]) == 1
-    assert "notes.txt is not a model file written by 'skrnn train'" in capsys.readouterr().err
-    # The output path is checked before training, not after it.
-    text = tmp_path / "t.txt"
-    text.write_text("hey how are you", encoding="utf-8")
-    assert main(["train", str(text), str(tmp_path / "no" / "m.joblib")]) == 1
-    err = capsys.readouterr().err
-    assert "cannot save the model to" in err and "does not exist" in err
-    assert main(["train", str(text), str(tmp_path)]) == 1
-    assert "it is a directory" in capsys.readouterr().err
-    assert main(["train", str(text), str(tmp_path / "m.joblib"), "--lr", "inf"]) == 1
-    expected = "skrnn: error: --lr must be a number in (0, inf), got inf.\n"
-    assert capsys.readouterr() == ("", expected)  # named as the option, before any progress
-    assert main(["train", str(text), str(tmp_path / "m.joblib"), "--epochs", "0"]) == 1
-    assert "--epochs must be an integer >= 1, got 0." in capsys.readouterr().err
-    latin = tmp_path / "latin.txt"
-    latin.write_bytes("café".encode("latin-1"))
-    assert main(["train", str(latin), str(tmp_path / "m.joblib")]) == 1
-    assert "latin.txt is not UTF-8 text" in capsys.readouterr().err
-
-
-def test_cli_ignores_a_byte_order_mark(tmp_path):
-    text = tmp_path / "bom.txt"
-    text.write_bytes("\ufeffhey hey".encode("utf-8"))
-    model = tmp_path / "m.joblib"
-    assert main(["train", str(text), str(model), "--epochs", "1", "--hidden-sizes", "4",
-                 "--quiet"]) == 0
-    assert "\ufeff" not in joblib.load(model).classes_
-
-
-def test_cli_train_prints_progress(tmp_path, capsys):
-    text_file = tmp_path / "one.txt"
-    text_file.write_text("hey how are you, good i am fine " * 20, encoding="utf-8")
-    code = main(["train", str(text_file), str(tmp_path / "m.joblib"), "--hidden-sizes", "8",
-                 "--bptt-steps", "16", "--epochs", "3", "--random-state", "0"])
-    out = capsys.readouterr().out
-    assert code == 0
-    assert "Training on 640 tokens in 1 document(s)" in out
-    assert "Iteration 3, loss = " in out and "Done: 3 epoch(s)" in out
-
-
-def test_python_dash_m_skrnn(cli_model):
-    result = subprocess.run(
-        [sys.executable, "-m", "skrnn", "generate", str(cli_model), "--prefix", "have",
-         "--n-tokens", "11", "--temperature", "0"],
-        capture_output=True, text=True, timeout=60, check=True,
-    )
-    assert result.stdout == "have a nice day\n"
 
 
 # --------------------------------------------------------------------------- unknown tokens

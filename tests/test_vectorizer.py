@@ -8,12 +8,15 @@ import joblib
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
+from sklearn import config_context
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
+from skrnn import RNNClassifier
 from skrnn._vectorizer import SequenceVectorizer
 
 TEXTS = ["i am not happy", "this is good", "Good day, I am happy"]
@@ -506,3 +509,29 @@ def test_skops_round_trip_trusts_only_the_vectorizer():
     assert_array_equal(loaded.transform(TEXTS), vec.transform(TEXTS))
     assert loaded.vocabulary_ == vec.vocabulary_
     assert loaded.fixed_vocabulary_ is False
+
+
+def test_pipeline_set_output_keeps_the_sequences():
+    # Pipeline.set_output sets every transforming step; before set_output existed here it
+    # raised "Unable to configure output for SequenceVectorizer()".
+    def pipeline():
+        return make_pipeline(SequenceVectorizer(), RNNClassifier(max_iter=5, random_state=0))
+
+    configured = pipeline()
+    assert configured.set_output(transform="pandas") is configured
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        configured.fit(CORPUS, LABELS)
+        plain = pipeline().fit(CORPUS, LABELS)
+    assert_array_equal(configured.predict_proba(CORPUS), plain.predict_proba(CORPUS))
+    # The vectorizer's output stays an array, whichever way pandas output is asked for.
+    expected = SequenceVectorizer().fit_transform(TEXTS)
+    for transform in ("pandas", "polars", "default", None):
+        out = SequenceVectorizer().set_output(transform=transform).fit_transform(TEXTS)
+        assert type(out) is np.ndarray
+        assert_array_equal(out, expected)
+    with config_context(transform_output="pandas"):
+        assert type(SequenceVectorizer().fit_transform(TEXTS)) is np.ndarray
+    with pytest.raises(ValueError, match="transform must be None, 'default', 'pandas' or "
+                       "'polars', got 'arrow'"):
+        SequenceVectorizer().set_output(transform="arrow")
