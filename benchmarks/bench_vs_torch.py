@@ -10,8 +10,9 @@ Run::
     python benchmarks/bench_vs_torch.py --threads 1 --json out.json
 
 Sections: training steps, prediction and whole fits against PyTorch (the table), then
-``extras``: memory (``memory.py``), the ablation of each optimisation (``ablation.py``)
-and the negation sentences against the tutorial loop (``negation_vs_tutorial.py``).
+``extras``: memory (``memory.py``), the live tuning thresholds, each timed on both
+sides (``ablation.py``), and the negation sentences against the tutorial loop
+(``negation_vs_tutorial.py``).
 torch is imported by this script only (``pip install -e .[bench]``); skrnn does not
 need it.
 
@@ -439,7 +440,7 @@ def run_extras(args, extras):
         out["memory"] = memory.run(args.quick)
         print(memory.format_rows(out["memory"]), flush=True)
     if "ablation" in extras:
-        print("\n# ablation (time without / time with the optimisation)", flush=True)
+        print("\n# ablation (time without / time with the shipped threshold)", flush=True)
         print(ablation.HEADER, flush=True)
         out["ablation"] = ablation.run(args.quick, settle=args.settle)
     if "negation" in extras:
