@@ -95,10 +95,12 @@ def interleaved(contenders, rounds=15, warmup=2, min_time=0.02, seed=0, settle=0
     threads (OpenBLAS and OpenMP spin a while before sleeping) go quiet, so that they
     do not steal a core from the next one; ``prime`` untimed calls after it bring the
     contender back to its steady state (worker threads awake, caches warm) before the
-    clock starts, as in a training loop, where steps run back to back. Returns name ->
-    array of per-round seconds per call, one entry per round.
+    clock starts, as in a training loop, where steps run back to back; a dict gives
+    each contender its own count (missing names: 0). Returns name -> array of per-round
+    seconds per call, one entry per round.
     """
     names = list(contenders)
+    primes = prime if isinstance(prime, dict) else dict.fromkeys(names, prime)
     for name in names:
         for _ in range(warmup):
             contenders[name]()
@@ -113,7 +115,7 @@ def interleaved(contenders, rounds=15, warmup=2, min_time=0.02, seed=0, settle=0
                 fn, k = contenders[name], inner[name]
                 if settle:
                     time.sleep(settle)
-                for _ in range(prime):
+                for _ in range(primes.get(name, 0)):
                     fn()
                 start = time.perf_counter()
                 for _ in range(k):

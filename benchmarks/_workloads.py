@@ -1,9 +1,10 @@
 """The benchmark workloads, skrnn's side of them, and their matrix-product lower bound.
 
-Everything here is NumPy and skrnn only (no torch), so the profiling and prototype
-scripts reuse it. :mod:`bench_vs_torch` adds the PyTorch side.
+Everything here is NumPy and skrnn's public API (no torch), so other scripts reuse it;
+:mod:`bench_vs_torch` adds the PyTorch side. The only package module read besides the
+public one is :mod:`skrnn._tuning` (the documented tuning constants).
 
-Workloads (issue 5):
+Workloads:
 
 * training step, many-to-one, token ids over 64 symbols, batch 64, 50 steps: vanilla at
   hidden 32, 128, 512; LSTM and GRU at hidden 128;
@@ -12,15 +13,19 @@ Workloads (issue 5):
 * ``predict_proba`` on 10,000 sequences of 50 steps;
 * a whole ``RNNClassifier.fit``.
 
-A *training step* of skrnn is exactly the body of ``BaseRNN._train``'s batch loop (under
-the same BLAS thread policy), run by the estimator that owns the head: ``_loss_grad`` (forward, loss with the L2 term,
-backward), global-norm clipping and the Adam update. Many-to-one steps are
-``RNNClassifier``'s (L2 ``alpha=1e-4``, its default); many-to-many steps are
-``RNNSequenceGenerator``'s (next-token cross-entropy over every step, ``alpha=0``, its
-default; a batch of 32 windows of 64 steps is its default ``batch_size`` and
-``bptt_steps``). The network and its parameters are built once, outside the timing.
+A *training step* of skrnn is timed through the public ``fit``: the data is an exact
+number of minibatches of the step's shape, and two fits that differ only in
+``max_iter`` run side by side; their time difference divided by the number of extra
+minibatches is one step as fit runs it (forward, loss, backward, clipping, Adam, under
+fit's BLAS thread policy, plus each minibatch's share of the epoch's batching). What
+both fits do once (validation, initialisation, packing the parameters) cancels. Many-to-one
+steps are ``RNNClassifier``'s (L2 ``alpha=1e-4``, its default); many-to-many steps are
+``RNNSequenceGenerator``'s on documents of ``steps + 1`` tokens, one truncated-BPTT
+window each (next-token cross-entropy over every step, ``alpha=0``, its default).
 """
 
+import contextlib
+import time
 import warnings
 from dataclasses import dataclass, field
 
@@ -28,11 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
-from skrnn import RNNClassifier, RNNSequenceGenerator, _optimizers
-from skrnn._base import _blas_threads_for, length_bucketed_batches
-from skrnn._network import RecurrentNetwork
-from skrnn._validation import check_sequences
-from skrnn._workspace import Workspace
+from skrnn import RNNClassifier, RNNSequenceGenerator, _tuning
 
 N_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 ALPHA = 1e-4  # RNNClassifier's default L2 (RNNSequenceGenerator's is 0)
@@ -61,6 +62,11 @@ class Step:
     def alpha(self):
         """L2 of the estimator whose step this is (the classifier's or the generator's)."""
         return ALPHA if self.head == "many_to_one" else 0.0
+
+    @property
+    def step_product(self):
+        """Multiply-adds of one step's recurrent product (what fit's thread policy reads)."""
+        return self.batch * self.hidden * self.hidden * N_GATES[self.cell]
 
     def describe(self):
         head = "many-to-one" if self.head == "many_to_one" else "many-to-many"
@@ -146,6 +152,25 @@ def step_data(w, seed=0):
     return ids, y
 
 
+def step_fit_data(w, n_batches, seed=0):
+    """Data that ``fit`` cuts into exactly ``n_batches`` minibatches of the step's shape.
+
+    Many-to-one: ``n_batches * B`` full-length sequences of ``T`` ids and their classes.
+    Many-to-many: ``n_batches * B`` documents of ``T + 1`` ids, each one window of ``T``
+    predictions (``bptt_steps=T``), so every minibatch is ``B`` windows of ``T`` steps
+    from a zero state; ``y`` is None.
+    """
+    rng = np.random.default_rng(seed)
+    n = n_batches * w.batch
+    if w.head == "many_to_one":
+        X = rng.integers(0, w.vocab, size=(n, w.steps))
+        y = rng.integers(0, w.n_classes, size=n)
+        y[: w.n_classes] = np.arange(w.n_classes)  # every class present
+        return X, y
+    X = rng.integers(0, w.vocab, size=(n, w.steps + 1))
+    return X, None
+
+
 def fit_data(w, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.integers(0, w.vocab, size=(w.n_samples, w.steps))
@@ -170,48 +195,69 @@ def skrnn_estimator(cell, hidden, **kw):
     return RNNClassifier(**params)
 
 
-class SkrnnStep:
-    """skrnn's training step on fixed data; ``__call__`` runs one step.
+def quiet_fit(est, X, y=None):
+    """``est.fit(X, y)`` without the ConvergenceWarning a fixed ``max_iter`` raises."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X, y)
 
-    The step is the estimator's own: ``RNNClassifier._loss_grad`` for many-to-one,
-    ``RNNSequenceGenerator._loss_grad`` for many-to-many, then clipping and Adam as in
-    ``BaseRNN._train``.
+
+class SkrnnStep:
+    """skrnn's training step, timed through the public ``fit`` as a difference of fits.
+
+    ``short`` fits ``short_epochs`` epochs of ``n_batches`` minibatches of the step's
+    shape; ``long`` fits ``extra_epochs`` more on the same data, from the same
+    ``random_state``. Per round, ``per_step(t_short, t_long)`` is the step time.
+    ``extra_epochs=None`` picks enough extra steps to last about ``min_time`` seconds.
     """
 
-    def __init__(self, w, seed=0, dtype=np.float32):
+    def __init__(self, w, n_batches=4, short_epochs=1, extra_epochs=None, min_time=0.25,
+                 seed=0, dtype=np.float32):
         self.w = w
-        ids, y = step_data(w, seed)
-        self.seqs = check_sequences(ids, dtype=dtype)
-        self.y = y
-        self.net = RecurrentNetwork(w.cell, w.vocab, (w.hidden,), w.n_classes, head=w.head)
-        params = self.net.init_params(np.random.RandomState(seed), dtype)
-        self.optimizer = _optimizers.Optimizer("adam", params,
-                                               _optimizers.init_state("adam", params), {},
-                                               decayed=self.net.weight_names(params))
-        self.params = self.optimizer.params
+        self.n_batches = n_batches
+        self.short_epochs = short_epochs
+        self.X, self.y = step_fit_data(w, n_batches, seed)
+        self.dtype = dtype
+        if extra_epochs is None:
+            extra_epochs = self._epochs_for(min_time)
+        self.extra_epochs = extra_epochs
+        self.extra_steps = extra_epochs * n_batches
+
+    def estimator(self, epochs):
+        w = self.w
+        common = {"cell": w.cell, "hidden_layer_sizes": (w.hidden,), "alpha": w.alpha,
+                  "clip_norm": CLIP, "learning_rate_init": LR, "batch_size": w.batch,
+                  "max_iter": epochs, "tol": 0.0, "n_iter_no_change": epochs + 1,
+                  "random_state": 0, "dtype": self.dtype}
         if w.head == "many_to_one":
-            self.est = skrnn_estimator(w.cell, w.hidden)
-        else:
-            self.est = RNNSequenceGenerator(cell=w.cell, hidden_layer_sizes=(w.hidden,),
-                                            alpha=w.alpha, clip_norm=CLIP,
-                                            learning_rate_init=LR)
-        self.optimizer.hyper = self.est._hyper()
-        self.workspace = Workspace()  # as in fit: one per call, reused by every batch
-        self.step_product = w.batch * w.hidden * w.hidden * N_GATES[w.cell]
+            return RNNClassifier(**common)
+        return RNNSequenceGenerator(bptt_steps=w.steps, vocab_size=w.vocab, **common)
 
-    def loss_grad(self):
-        loss, grads, _ = self.est._loss_grad(self.net, self.params, self.seqs, self.y, None,
-                                             workspace=self.workspace,
-                                             optimizer=self.optimizer)
-        return loss, grads
+    def fit(self, epochs):
+        est = quiet_fit(self.estimator(epochs), self.X, self.y)
+        assert est.n_iter_ == epochs
+        return est
 
-    def __call__(self):
-        # Under the BLAS thread policy of the estimators' fit (one thread for small
-        # per-step products), so that the step is timed as fit runs it.
-        with _blas_threads_for(self.step_product):
-            loss, grads = self.loss_grad()
-            self.optimizer.step(grads, CLIP)  # as fit: packed, clipped, Adam
-        return loss
+    def short(self):
+        return self.fit(self.short_epochs)
+
+    def long(self):
+        return self.fit(self.short_epochs + self.extra_epochs)
+
+    def per_step(self, t_short, t_long):
+        """Seconds per training step from the two fits' times (arrays: per round)."""
+        return (np.asarray(t_long) - np.asarray(t_short)) / self.extra_steps
+
+    def _epochs_for(self, min_time):
+        """Extra epochs whose steps last about ``min_time`` seconds (one rough estimate)."""
+        self.fit(self.short_epochs)  # warm up
+        times = []
+        for epochs in (self.short_epochs, self.short_epochs + 2):
+            start = time.perf_counter()
+            self.fit(epochs)
+            times.append(time.perf_counter() - start)
+        per_epoch = max((times[1] - times[0]) / 2, times[0] / (10 * self.short_epochs), 1e-6)
+        return max(1, int(np.ceil(min_time / per_epoch)))
 
 
 def skrnn_fitted_for_predict(w, seed=0):
@@ -219,42 +265,40 @@ def skrnn_fitted_for_predict(w, seed=0):
     rng = np.random.default_rng(seed + 1)
     X = rng.integers(0, w.vocab, size=(256, w.steps))
     y = rng.integers(0, w.n_classes, size=256)
-    est = skrnn_estimator(w.cell, w.hidden, max_iter=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        est.fit(X, y)
-    return est
+    return quiet_fit(skrnn_estimator(w.cell, w.hidden, max_iter=1), X, y)
 
 
-def fit_batches(w, lengths, epoch, seed):
-    """The minibatches ``RNNClassifier.fit`` uses in ``epoch`` (for the PyTorch loop).
-
-    The same function and the same random stream as ``BaseRNN._train`` (its seed is
-    drawn from ``random_state`` as the estimator does), so both sides train on the same
-    batches in the same order.
-    """
-    rng = np.random.default_rng([seed, epoch])
-    return length_bucketed_batches(lengths, np.arange(len(lengths)), w.batch, rng,
-                                   RNNClassifier._bucket_pool)
-
-
-def fit_seed(random_state=0):
-    """The shuffling seed RNNClassifier(random_state=random_state) derives."""
-    return int(np.random.RandomState(random_state).randint(np.iinfo(np.int32).max))
-
-
-def skrnn_fit_estimator(w):
+def skrnn_fit_estimator(w, **kw):
     return skrnn_estimator(w.cell, w.hidden, batch_size=w.batch, max_iter=w.epochs,
-                           n_iter_no_change=10 * w.epochs + 10, tol=0.0, **w.extra)
+                           n_iter_no_change=10 * w.epochs + 10, tol=0.0, **{**w.extra, **kw})
 
 
-def run_skrnn_fit(w, X, y):
-    est = skrnn_fit_estimator(w)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        est.fit(X, y)
+def run_skrnn_fit(w, X, y, **kw):
+    est = quiet_fit(skrnn_fit_estimator(w, **kw), X, y)
     assert est.n_iter_ == w.epochs
     return est
+
+
+# --------------------------------------------------------------------------- threads
+
+
+_CONTROLLER = None
+
+
+def fit_thread_policy(step_product):
+    """The BLAS thread count skrnn's fit uses for a model of ``step_product``.
+
+    One thread below ``_tuning.SMALL_STEP_PRODUCT`` multiply-adds per step, else BLAS's
+    own count (as ``fit`` does), so that the lower bound is timed as skrnn runs.
+    """
+    global _CONTROLLER
+    if step_product >= _tuning.SMALL_STEP_PRODUCT:
+        return contextlib.nullcontext()
+    if _CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
 
 
 # --------------------------------------------------------------------------- lower bound
@@ -273,13 +317,12 @@ class LowerBound:
 
     The per-step products are also timed transposed, on feature-major arrays
     (``W_h.T @ h_{t-1}.T`` into a (G*H, B) result, and ``W_h @ dz_t.T``): the same
-    arithmetic, which OpenBLAS runs up to ~1.2x faster at some of these shapes with two
-    threads (skrnn's arrays are batch-major). The bound takes the faster form of each
-    loop, forward and backward.
+    arithmetic, which OpenBLAS runs faster at some of these shapes with two threads
+    (skrnn's arrays are batch-major). The bound takes the faster form of each loop,
+    forward and backward.
 
-    The products run under the BLAS thread policy of skrnn's fit, as in
-    :class:`SkrnnStep` (one thread when a step's recurrent product is small), so that
-    both are timed at the same thread count.
+    The products run under the BLAS thread policy of skrnn's fit
+    (:func:`fit_thread_policy`), so that both are timed at the same thread count.
     """
 
     def __init__(self, w, dtype=np.float32, seed=0):
@@ -311,7 +354,7 @@ class LowerBound:
         self.onehot_T = np.ascontiguousarray(self.onehot.T)
         self.sparse_T = sp.csr_matrix(self.onehot_T)
         self.step_product = B * H * H * G
-        with _blas_threads_for(self.step_product):
+        with fit_thread_policy(self.step_product):
             self.proj = self._fastest([self._project_gather, self._project_product])
             self.dWx = self._fastest([self._dWx_product, self._dWx_sparse])
             self.forward_loop = self._fastest([self._forward_loop, self._forward_loop_fm])
@@ -320,8 +363,6 @@ class LowerBound:
 
     @staticmethod
     def _fastest(fns, n=15):
-        import time
-
         best, best_t = None, np.inf
         for fn in fns:
             fn()
@@ -336,7 +377,7 @@ class LowerBound:
 
     def _project_gather(self):
         # mode="clip" writes straight into ``out``; the default "raise" fills a temporary
-        # first and copies it (skrnn's own gather uses "clip" too).
+        # first and copies it.
         np.take(self.W_x, self.ids_tm, axis=0, out=self.Zx, mode="clip")
 
     def _project_product(self):
@@ -349,13 +390,13 @@ class LowerBound:
         return self.sparse_T @ self.dZ.reshape(-1, self.dZ.shape[2])
 
     def __call__(self):
-        with _blas_threads_for(self.step_product):
+        with fit_thread_policy(self.step_product):
             self._products()
 
     def _forward_loop(self):
         Hs, W_h, rec = self.Hs, self.W_h, self.rec
         for t in range(self.T):
-            np.dot(Hs[t], W_h, out=rec)  # np.dot: less dispatch than np.matmul, as the cells
+            np.dot(Hs[t], W_h, out=rec)  # np.dot: less dispatch than np.matmul
 
     def _forward_loop_fm(self):
         Hs, W_hT, rec = self.Hs_fm, self.W_hT, self.rec_fm

@@ -5,14 +5,15 @@ Run::
     python benchmarks/bench_vs_torch.py --json benchmarks/results.json
     python benchmarks/report.py benchmarks/results.json
 
-Every figure of the tables and the plot comes from the JSON file (the targets are the
-issue's). The prose around them (``INTRO``, ``OPTIMISATIONS``) is written here, with a few
-figures measured once and named where they come from; the page is regenerated, never
-edited.
+The page is ``performance_template.md`` (prose, no figures) with its ``$placeholders``
+filled from the JSON file: every figure of the tables and the plot comes from it (the
+targets are the issue's). The page is regenerated, never edited; the measurements behind
+the design choices are in ``docs/decisions.md``.
 """
 
 import argparse
 import json
+import string
 import sys
 from pathlib import Path
 
@@ -20,7 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import fmt_ratio, mib
 
-ROOT = Path(__file__).resolve().parents[1]
+from skrnn import _tuning
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+TEMPLATE = HERE / "performance_template.md"
 COMMAND = ("python benchmarks/bench_vs_torch.py --json benchmarks/results.json && "
            "python benchmarks/report.py benchmarks/results.json")
 
@@ -104,26 +109,26 @@ def memory_table(rows):
     return "\n".join(lines)
 
 
-def ablation_table(ab):
-    lines = ["| optimisation | workload | ms with | ms without | gain: without / with [IQR] |",
-             "|---|---|---:|---:|---:|"]
-    notes = []
-    for r in ab["rows"]:
-        mark = ""
-        if r.get("note"):  # a row measured apart from the rest of the run
-            if r["note"] not in notes:
-                notes.append(r["note"])
-            mark = f" ({'abcdefgh'[notes.index(r['note'])]})"
-        lines.append(f"| `{r['name']}`: {r['description']}{mark} | {r['workload']} | "
-                     f"{r['with']['median'] * 1e3:.2f} | {r['without']['median'] * 1e3:.2f} | "
-                     f"{fmt_ratio(r['speedup'])} |")
-    lines += [""] * bool(notes) + [f"({'abcdefgh'[k]}) {n}" for k, n in enumerate(notes)]
-    q = ab.get("bucket_quality")
-    if q:
-        fmt = ", ".join
-        lines += ["", (f"Length buckets and learning ({q['task']}): plain batches "
-                  f"{fmt(f'{v:.3f}' for v in q['plain'])}; buckets of 8 batches "
-                  f"{fmt(f'{v:.3f}' for v in q['buckets_of_8'])}.")]
+def ablation_table(ab, live):
+    """The rows of ``ab`` that ``benchmarks/ablation.py`` still has (names in ``live``),
+    and a line on the others: settled rows of an older run, live rows it lacks."""
+    rows = [r for r in ab["rows"] if r["name"] in live]
+    lines = [f"BLAS threads: {ab['threads']}.", ""]
+    if rows:
+        lines += ["| threshold | workload | ms with | ms without | gain: without / with [IQR] |",
+                  "|---|---|---:|---:|---:|"]
+        lines += [f"| `{r['name']}`: {r['description']} | {r['workload']} | "
+                  f"{r['with']['median'] * 1e3:.2f} | {r['without']['median'] * 1e3:.2f} | "
+                  f"{fmt_ratio(r['speedup'])} |" for r in rows]
+    settled = [r["name"] for r in ab["rows"] if r["name"] not in live]
+    missing = [name for name in live if name not in {r["name"] for r in ab["rows"]}]
+    if settled:
+        lines += ["", ("Rows of this results file that `benchmarks/ablation.py` no longer "
+                       "times (settled; their figures are in [decisions](decisions.md)): "
+                       + ", ".join(f"`{n}`" for n in settled) + ".")]
+    if missing:
+        lines += ["", ("Rows not in this results file (added to `benchmarks/ablation.py` "
+                       "after it was run): " + ", ".join(f"`{n}`" for n in missing) + ".")]
     return "\n".join(lines)
 
 
@@ -220,156 +225,47 @@ def machine_lines(m):
     return "\n".join(lines)
 
 
-INTRO = """\
-# Performance
-
-skrnn is NumPy only. This page measures it against PyTorch CPU on the same machine, in
-the same process, at the same thread count, and against the time of the matrix
-products alone. It is generated from a benchmark run by one command:
-
-```
-{command}
-```
-
-How the numbers are taken (details in `benchmarks/bench_vs_torch.py`):
-
-- **Interleaved.** In every round each contender runs once, in a random order, after a
-  pause that lets the previous one's worker threads go to sleep. A training step is then
-  run once untimed and timed over at least 0.25 s of back-to-back steps, as a fit runs
-  them. A ratio is computed per round; the tables give the median over rounds and its
-  interquartile range [IQR].
-- **PyTorch at its fastest.** Several formulations are screened in the same run and the
-  fastest is kept (named below the table). Same shapes, float32, same optimizer (Adam,
-  clipping at global norm 5, the estimator's L2), same thread count; each formulation is
-  also screened at one thread, since skrnn's fit runs small models' products on one.
-  PyTorch reads symbols as one-hot floats (its recurrent layers take no token ids), so
-  it does input products where skrnn gathers rows.
-- **Whole fits** run the same minibatches in the same order on both sides: the PyTorch
-  loop takes its batches from skrnn's own batching function.
-- **Lower bound.** For a training step, the bound is the time of only the products no
-  implementation can avoid, in NumPy at the same shapes: the input projection (a gather
-  for token ids), `h_(t-1) W_h` and `dz_t W_h^T` at every step, `dW_h` over all steps,
-  `dW_x`, and the output layer's three products, under skrnn's thread policy.
-  skrnn/bound is the price of everything else (activations, BPTT's element-wise work,
-  the loss, Adam, Python).
-- `skrnn/PyTorch` is a throughput ratio: > 1 means skrnn is faster.
-"""
-
-OPTIMISATIONS = """\
-## What makes it fast
-
-The name in brackets is the row of the ablation table below that measures it (time with
-it undone / time with it, on the named workload); the others are not ablated.
-
-- **One time loop, no loop over samples.** Minibatches are `(batch, hidden)` matrices,
-  sorted by length so that at step `t` the running samples are a leading block of rows;
-  finished samples drop out (exact masking, no arithmetic on padding).
-- **Fused gates** [`fused-gates`]. LSTM and GRU keep their gates side by side in one
-  `W_h`, so a step's recurrent product is one product, not one per gate, forward and
-  backward.
-- **Gate-major gate arrays** [`gate-major`, `gate-major-lstm`]. The gates over all
-  steps are stored `(G, T, B, H)`, each gate a contiguous block, so the dozen
-  element-wise calls per gate and step work on contiguous `(n, H)` blocks (also when
-  only `n < B` samples are still running); NumPy is 3-4x slower per element on the
-  strided blocks of a `(T, B, G*H)` layout. One strided pass per step moves the fused
-  product in (and the gates' gradients out, backward). That pass costs about what the
-  contiguous blocks save for the LSTM, whose row has stayed within the noise of 1 (0.95
-  to 1.08 in the runs recorded in `benchmarks/results.json`'s history); the GRU gains.
-- **A workspace per fit** [`workspace`, `workspace-gru`, `workspace-128`]. The arrays
-  over all steps (gates, states, their gradients: ~20 MB per LSTM step here) are views
-  of buffers reused from one minibatch to the next. New arrays that large come from
-  the operating system page by page, thousands of page faults per LSTM step, until
-  glibc's adaptive threshold keeps freed blocks in the process; the workspace makes the
-  cost not depend on the allocator's history. These rows are timed in a new interpreter
-  (in this benchmark's own process, after its earlier work, the gain is nil).
-- **Gates by one `tanh`** [`sigmoid`]. `sigmoid(a) = 0.5 tanh(0.5 a) + 0.5`, with the
-  0.5 folded into the weights once per pass: the fused gate row is activated by NumPy's
-  vectorised `tanh` (`scipy.special.expit` is not vectorised and was the largest single
-  cost of an LSTM step).
-- **Gathers, not one-hot products** [`gather`, `gather-v5000`]. Token ids select rows
-  of `W_x`; `dW_x` is one sparse scatter-add (a dense one-hot product only for tiny
-  batches).
-- **Weight gradients in one product** [`one-product-dW`]. `dW_h = sum_t h_(t-1)^T dz_t`
-  is one `(H, T*B) @ (T*B, H)` product per gate after the backward loop.
-- **Preallocated buffers** [`buffers`] **and in-place element-wise work** [`in-place`].
-  `(T, B, H)` buffers are allocated once per pass and every step writes into slices of
-  them with `out=`.
-- **A contiguous `W_h^T`** [`contiguous-WT`] for the backward products (OpenBLAS is
-  faster on it than on a transposed view).
-- **float32** [`float32`] by default.
-- **A packed optimizer** [`packed-optimizer`, `packed-optimizer-32`]. During a fit the
-  parameters, their gradient and the optimizer's state are one vector each, and the
-  named arrays the network reads are views of them: the L2 term (the penalised
-  weights are packed first, as one block), clipping (the global norm is one dot
-  product) and the Adam update are a dozen NumPy calls on one vector, not a dozen per
-  parameter array, all in the parameters' dtype (no float64 temporaries for a float32
-  model). Against a per-parameter version that is as careful with dtypes, the gain is
-  within the run-to-run noise (the rows below; 0.91-1.46 over several runs): what it
-  buys is the few calls per step, which count only for the smallest models.
-- **Nothing redundant in the loop:** input validated once per fit [`validation`], NumPy
-  log-softmax [`log-softmax`], batches come pre-sorted so the network neither sorts nor
-  permutes, a zero initial state is written into the state buffer rather than made as
-  arrays, and the padding rows of a buffer are zeroed one run of equal batch sizes (and
-  all gates) at a time, or in one fill when the buffer is small.
-- **Small fits are mostly call overhead.** A negation-sized minibatch (32 sentences of
-  1-10 words, H=64) is a few hundred microseconds of many small NumPy calls, most of
-  it the calls' own cost rather than arithmetic. Those calls were trimmed where
-  results allow: lengths handled as Python lists, the
-  one-hot rows of `dW_x` gathered from a cached identity, the ufuncs' own reductions
-  instead of their Python wrappers, the vectorizer encoding all documents at once.
-  `benchmarks/compare_revisions.py` times that fit for two revisions side by side.
-- **One BLAS thread for small models' fits** [`blas-threads`] (per-step products below
-  OpenBLAS's own threshold for threading, 2^18 multiply-adds): a threaded call waits
-  for its workers, and on a machine whose other cores are busy that wait can be a
-  scheduler time slice. Just above the threshold [`blas-threads-786k`] neither choice
-  wins clearly (0.88 to 1.12 over the recorded runs, with the machine's load), and BLAS's
-  threads are kept there since they pay more as the products grow. With one BLAS thread
-  in the run these rows measure nothing.
-- **Factors hoisted out of the loop where that pays:** the vanilla cell's `f'(a_t)` for
-  all steps in one vectorised operation before BPTT; BPTT stops at `t = 0` (the initial
-  state is not trained, so `dL/dh_0` is not computed); a small vocabulary's bias is added
-  to `W_x` before the gather, not to every gathered row.
-- **Bounded-memory prediction**: chunks sorted by length, at most
-  `_PREDICT_CHUNK_ELEMENTS` floats per gate buffer (see Memory).
-
-Using the second core by data parallelism [`one-thread-per-batch`] does not pay: the
-batch split in two halves run by two Python threads (one BLAS thread each) is slower
-than the whole batch at BLAS's threads. A step is a few dozen small NumPy calls whose
-Python work runs under the GIL, the likely reason. The gap to PyTorch's LSTM is
-element-wise work that it fuses into one compiled kernel per step; NumPy has no such
-kernel.
-
-Length bucketing [`buckets`] (batches of similar lengths, fewer steps per epoch) is
-implemented and measured, but it is not the default: it makes a batch a biased sample
-when the target depends on the length, and learning was measurably worse there (the
-R^2 below the ablation table).
-"""
+def method_note(results):
+    """A warning when the step rows were timed before skrnn was timed through ``fit``."""
+    steps = [r for r in results if r["kind"] == "step"]
+    if steps and not all("skrnn_method" in r for r in steps):
+        return ("\n**This results file predates the benchmarks' public-API method: its "
+                "training steps were timed on skrnn's internal step function, and its "
+                "whole fits gave PyTorch skrnn's own minibatches. The next full run "
+                "replaces it.**\n")
+    return ""
 
 
-def render(data, out_dir):
+def _power_of_two(n):
+    """``2^k`` for a power of two, else the number with thousands separators."""
+    return f"2^{n.bit_length() - 1}" if n > 0 and n & (n - 1) == 0 else f"{n:,}"
+
+
+def render(data, out_dir, template=TEMPLATE):
     out_dir.mkdir(parents=True, exist_ok=True)
-    m = data["machine"]
-    parts = [INTRO.format(command=COMMAND), "## Machine", "", machine_lines(m), ""]
-    if data.get("results"):
-        plot(data["results"], out_dir / "performance.png")
-        parts += ["## skrnn against PyTorch", "",
-                  "![throughput ratios and distance to the bound](performance.png)", "",
-                  comparison_table(data["results"]), ""]
-    if data.get("memory"):
-        parts += ["## Memory", "",
-                  ("Peak of the arrays skrnn allocates during the call (tracemalloc), beside "
-                  "the size of the data it was given."), "", memory_table(data["memory"]), ""]
-    parts += [OPTIMISATIONS]
-    if data.get("ablation"):
-        parts += ["## Ablation", "", f"BLAS threads: {data['ablation']['threads']}.", "",
-                  ablation_table(data["ablation"]), ""]
-    if data.get("negation"):
-        parts += ["## Negation sentences against the tutorial loop", "",
-                  ("`benchmarks/negation_vs_tutorial.py`: skrnn's default pipeline against "
-                  "the per-sample NumPy loop that introductory RNN tutorials teach, on the "
-                  "bundled negation sentences. The time to 0.95 stops on the test set, an "
-                  "oracle both sides get alike."), "", negation_section(data["negation"]), ""]
-    (out_dir / "performance.md").write_text("\n".join(parts))
+    import ablation
+
+    absent = "(not in this results file)"
+    results = data.get("results") or []
+    if results:
+        plot(results, out_dir / "performance.png")
+        comparison = ("![throughput ratios and distance to the bound](performance.png)\n\n"
+                      + comparison_table(results))
+    else:
+        comparison = absent
+    fields = {
+        "command": COMMAND,
+        "method_note": method_note(results),
+        "machine": machine_lines(data["machine"]),
+        "comparison": comparison,
+        "memory": memory_table(data["memory"]) if data.get("memory") else absent,
+        "ablation": (ablation_table(data["ablation"], list(ablation.ablations()))
+                     if data.get("ablation") else absent),
+        "negation": negation_section(data["negation"]) if data.get("negation") else absent,
+        "small_step_product": _power_of_two(_tuning.SMALL_STEP_PRODUCT),
+    }
+    page = string.Template(template.read_text()).substitute(fields)
+    (out_dir / "performance.md").write_text(page)
 
 
 def main(argv=None):

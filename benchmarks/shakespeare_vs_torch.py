@@ -17,9 +17,12 @@ The set-up is the same for both contenders:
   ``nn.RNN`` + ``nn.Linear`` on ``F.one_hot`` input). float32.
 * Training: truncated BPTT over 64-step windows with the hidden state carried from
   window to window, 32 parallel streams per minibatch, Adam with learning rate 2e-3,
-  global gradient-norm clipping at 5. PyTorch is fed *the very same minibatches in
-  the same order*: they come from skrnn's own epoch plan (:func:`_epoch_windows`),
-  including the windows that restart from a zero state (``state_reset_proba=0.1``).
+  global gradient-norm clipping at 5, and windows that restart from a zero state with
+  probability ``state_reset_proba=0.1``. skrnn plans its own epochs inside ``fit``;
+  PyTorch's loop plans its own here (:func:`torch_epoch`: the text cut into 32
+  contiguous lanes, a random first-window length per epoch so that window boundaries
+  move): the same shapes, window length, number of streams and reset rate, not the very
+  same windows, which is what makes the two comparable.
 * The same wall-clock budget (``--budget`` seconds of training each; training stops
   after the first update that ends past it) and the same thread count: NumPy's BLAS
   threads (read with threadpoolctl, or set with ``--threads``), given to
@@ -47,7 +50,6 @@ from torch import nn
 
 import skrnn
 from skrnn import RNNSequenceGenerator
-from skrnn._generator import _Corpus, _epoch_windows, _window_arrays
 from skrnn.datasets import load_tinyshakespeare
 
 FRESH_WINDOW = 100  # predicted characters per fresh-start window
@@ -94,16 +96,8 @@ def fresh_windows(n_tokens, width=FRESH_WINDOW):
 # --------------------------------------------------------------------------- skrnn
 
 
-class CountingGenerator(RNNSequenceGenerator):
-    """RNNSequenceGenerator that also counts the tokens it trains on (for tokens/s)."""
-
-    def _after_batch(self, train, loss, n_b):
-        self.tokens_trained_ = getattr(self, "tokens_trained_", 0) + n_b
-        return super()._after_batch(train, loss, n_b)
-
-
 def run_skrnn(args, train, valid):
-    gen = CountingGenerator(
+    gen = RNNSequenceGenerator(
         cell="rnn", hidden_layer_sizes=(args.hidden,), batch_size=args.batch_size,
         bptt_steps=args.bptt_steps, learning_rate_init=args.lr, clip_norm=args.clip_norm,
         state_reset_proba=args.state_reset_proba, max_time=args.budget, max_iter=10**6,
@@ -112,11 +106,20 @@ def run_skrnn(args, train, valid):
     gen.fit([train])
     seconds = time.perf_counter() - start
     starts, lengths = fresh_windows(len(valid))
+    # ``t_`` counts the windows trained on. An epoch predicts len(train) - 1 tokens in
+    # 1 + ceil((len(train) - 1 - first) / bptt_steps) windows, ``first`` (the first
+    # window's length) random in [1, bptt_steps]: about n_pred / bptt_steps + 1. Their
+    # mean length gives the tokens, exact to within one window per epoch. A minibatch
+    # holds batch_size windows (fewer, at most, for the last of an epoch): the updates
+    # are exact to within one per epoch.
+    n_pred = len(train) - 1
+    windows_per_epoch = n_pred / args.bptt_steps + 1
     return {
         "train_seconds": seconds,
-        "updates": int(gen._optimizer_state["t"]),
+        "windows": int(gen.t_),
+        "updates": int(np.ceil(gen.t_ / args.batch_size)),
         "epochs": gen.n_iter_,  # the last one partial
-        "tokens_per_second": gen.tokens_trained_ / seconds,
+        "tokens_per_second": gen.t_ * n_pred / windows_per_epoch / seconds,
         "carried_nats_per_char": gen.loss([valid]),
         "fresh_nats_per_char": gen.loss([valid[s : s + n + 1] for s, n in zip(starts, lengths)]),
         "sample": gen.generate("ROMEO:", 150, temperature=0.8, random_state=0),
@@ -140,40 +143,56 @@ class TorchCharRNN(nn.Module):
         return self.out(hs), hs
 
 
-def run_torch(args, train, valid, seed):
+def torch_epoch(tokens, bptt_steps, n_lanes, reset_proba, rng):
+    """Minibatches of one epoch of PyTorch's loop: ``(x, y, reset)`` per step.
+
+    The predictions of ``tokens`` are cut into ``n_lanes`` contiguous lanes of equal
+    length (the remainder, fewer than ``n_lanes`` tokens, is left out). Every lane is
+    read in windows: the first of a random length in [1, bptt_steps] (drawn once per
+    epoch), then windows of ``bptt_steps``; minibatch ``k`` is window ``k`` of every
+    lane, ``x`` and ``y`` (n_lanes, length) ids and next ids. ``reset`` marks the lanes
+    that start from a zero state: all at the first window, each other window with
+    probability ``reset_proba``.
+    """
+    per_lane = (len(tokens) - 1) // n_lanes
+    begins = np.arange(n_lanes) * per_lane
+    a, first = 0, int(rng.integers(1, bptt_steps + 1))
+    while a < per_lane:
+        b = min(a + (first if a == 0 else bptt_steps), per_lane)
+        pos = begins[:, None] + np.arange(a, b)
+        reset = np.ones(n_lanes, bool) if a == 0 else rng.random(n_lanes) < reset_proba
+        yield tokens[pos], tokens[pos + 1], reset
+        a = b
+
+
+def run_torch(args, train, valid):
     vocabulary = {c: i for i, c in enumerate(sorted(set(train)))}
     tokens = np.array([vocabulary[c] for c in train], dtype=np.intp)
-    corpus = _Corpus(tokens, [len(tokens)], len(vocabulary))
     torch.manual_seed(args.random_state)
+    rng = np.random.default_rng(args.random_state)
     model = TorchCharRNN(len(vocabulary), args.hidden)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
-    n_lanes = min(args.batch_size, corpus.n_predictions)
-    lane_h = torch.zeros(n_lanes, args.hidden)
-    updates = n_tokens = epochs = 0
+    n_lanes = args.batch_size
+    h = torch.zeros(n_lanes, args.hidden)
+    updates = windows = n_tokens = epochs = 0
     start = last_print = time.perf_counter()
     done = False
     while not done:
-        # the epoch plan skrnn's fit draws for this epoch: same windows, same order
-        rng = np.random.default_rng([seed, epochs])
         epochs += 1
-        for lanes, x, y, length, reset in _epoch_windows(
-            corpus, args.bptt_steps, n_lanes, args.state_reset_proba, rng
-        ):
-            lanes_t = torch.from_numpy(lanes)
-            h0 = lane_h[lanes_t] * torch.from_numpy(~reset).float()[:, None]
+        for x, y, reset in torch_epoch(tokens, args.bptt_steps, n_lanes,
+                                       args.state_reset_proba, rng):
+            h0 = h * torch.from_numpy(~reset).float()[:, None]
             logits, hs = model(torch.from_numpy(x), h0)
-            target = torch.from_numpy(y)
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
-                                   ignore_index=-1)  # mean over real steps, as skrnn
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                   torch.from_numpy(y).reshape(-1))  # mean over steps
             optimizer.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), args.clip_norm)
             optimizer.step()
-            # carry the state after each window's last real step (padding comes after it)
-            last = torch.from_numpy(length - 1)
-            lane_h[lanes_t] = hs[torch.arange(len(lanes)), last].detach()
+            h = hs[:, -1].detach()  # carried to the lane's next window
             updates += 1
-            n_tokens += int((y >= 0).sum())
+            windows += n_lanes
+            n_tokens += y.size
             now = time.perf_counter()
             if args.verbose and now - last_print >= PROGRESS_INTERVAL:
                 last_print = now
@@ -187,6 +206,7 @@ def run_torch(args, train, valid, seed):
     starts, lengths = fresh_windows(len(valid_ids))
     return {
         "train_seconds": seconds,
+        "windows": windows,
         "updates": updates,
         "epochs": epochs,
         "tokens_per_second": n_tokens / seconds,
@@ -194,6 +214,14 @@ def run_torch(args, train, valid, seed):
         "fresh_nats_per_char": torch_windows_loss(model, valid_ids, starts, lengths,
                                                   args.hidden),
     }
+
+
+def window_arrays(ids, starts, lengths):
+    """Inputs (ids, padding 0) and targets (next ids, padding -1) of windows."""
+    steps = np.arange(int(lengths.max()))
+    pos = np.minimum(starts[:, None] + steps, len(ids) - 2)
+    real = steps < lengths[:, None]
+    return np.where(real, ids[pos], 0), np.where(real, ids[pos + 1], -1)
 
 
 @torch.no_grad()
@@ -216,7 +244,7 @@ def torch_windows_loss(model, ids, starts, lengths, hidden, group=512):
     """Mean -log p over windows, each read from a zero state."""
     total = 0.0
     for g in range(0, len(starts), group):
-        x, y = _window_arrays(ids, starts[g : g + group], lengths[g : g + group])
+        x, y = window_arrays(ids, starts[g : g + group], lengths[g : g + group])
         logits, _ = model(torch.from_numpy(x), torch.zeros(len(x), hidden))
         total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]),
                                  torch.from_numpy(y).reshape(-1), ignore_index=-1,
@@ -255,9 +283,6 @@ def main(argv=None):
     args = parse_args(argv)
     threads = args.threads or numpy_blas_threads()
     train, valid = split_text()
-    # The same RNG seed skrnn's fit derives from random_state, so that torch's epoch
-    # plans are the ones skrnn trains on.
-    seed = int(np.random.RandomState(args.random_state).randint(np.iinfo(np.int32).max))
     config = {k: v for k, v in vars(args).items() if k not in ("json", "verbose")}
     config.update(threads=threads, train_chars=len(train), valid_chars=len(valid))
     print(f"tinyshakespeare: {len(train):,} training / {len(valid):,} validation characters; "
@@ -269,7 +294,7 @@ def main(argv=None):
             results["skrnn"] = run_skrnn(args, train, valid)
             print(f"skrnn done: {results['skrnn']['updates']} updates", flush=True)
         if args.only in (None, "torch"):
-            results["torch"] = run_torch(args, train, valid, seed)
+            results["torch"] = run_torch(args, train, valid)
             print(f"torch done: {results['torch']['updates']} updates", flush=True)
     print_table(results)
     if "skrnn" in results:

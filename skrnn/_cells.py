@@ -20,13 +20,9 @@ Shapes (``T`` steps, ``B`` samples, ``H`` hidden units, ``G`` gates)::
 
 Gate-major. The recurrent product of a step is one fused (n, H) @ (H, G*H) product,
 but the gate arrays keep each gate as its own (T, B, H) block, so that the
-element-wise work of a step (a dozen NumPy calls per gate) runs on contiguous
-(n, H) blocks, also when only the first n < B samples are still running. With the
-gates side by side, (T, B, G*H), each gate is a strided block and NumPy pays per
-row for those: 3-4x the time of a contiguous call at (64, 128). The price is one
-strided pass per step to add the fused product into the gates (and, backward, to
-gather the gates' gradients for the fused product): ``benchmarks/ablation.py``,
-"gate-major".
+element-wise work of a step runs on contiguous (n, H) blocks, also when only the first
+n < B samples are still running; one strided pass per step adds the fused product into
+the gates (and, backward, gathers the gates' gradients for the fused product).
 
 ``forward`` returns ``(Hs, cache)``; ``backward`` returns ``(dZx, grads)``
 where ``dZx`` is dL/dZx, gate-major like ``Zx`` (``dW_x = x^T dZx`` and
@@ -42,23 +38,11 @@ pages every minibatch, not freshly faulted-in ones) or plain new arrays (``FRESH
 
 Speed. The time loop is the only Python loop, and each step is a handful of
 NumPy calls on preallocated ``(n_t, .)`` slices: one fused matrix product for all
-gates, element-wise work in place (``out=``) into buffers allocated once per call (or
-reused from the workspace), no temporaries. The step's product is ``np.dot`` into a
-contiguous slice: the same BLAS call as ``np.matmul`` with less dispatch around it,
-which counts at a small model's shapes (side by side on one thread, (29, 64) @ (64, 64)
-took 2.7 us with ``np.dot`` and 4.0 us with ``np.matmul``). Rows of padding in ``dZx``
-stay exactly zero, which lets the caller sum ``dW_x`` and ``db`` over all ``T * B``
-rows without a mask.
-
-Tried and not used: BLAS's gemm with beta = 1 (``scipy.linalg.blas``), which adds the
-step's product into ``Zx`` (backward, into the incoming gradient of ``h_{t-1}``) and so
-saves the separate addition, a pass that reads what the BLAS threads have just written.
-SciPy's wheels bring their own OpenBLAS beside NumPy's, and with two threads each,
-products that alternate between the two libraries are pathologically slow: 50 products
-(64, 128) @ (128, 512) took 3.2 ms with either library alone and 270-300 ms alternating.
-A step mixes them (its other products are NumPy's), and training steps were 2-4x slower
-(vanilla 128, 256 and 512, LSTM and GRU 128, side by side with
-``benchmarks/compare_revisions.py``); on one thread, 1.08x faster (vanilla, H=32).
+gates (``np.dot`` into a contiguous slice), element-wise work in place (``out=``) into
+buffers allocated once per call (or reused from the workspace), no temporaries. Rows of
+padding in ``dZx`` stay exactly zero, which lets the caller sum ``dW_x`` and ``db`` over
+all ``T * B`` rows without a mask. What each of these choices measured, and what was
+tried and not used, is in ``docs/decisions.md``.
 
 Equations use PyTorch's formulations (``nn.RNN``, ``nn.LSTM``, ``nn.GRU``) so
 weights compare one to one: ``W_x`` is ``weight_ih.T``, ``W_h`` is
@@ -117,9 +101,8 @@ def _sum_over_steps(Hs, dZ):
 def _transposed(W):
     """A C-contiguous copy of ``W.T`` for the backward products ``dZ_t @ W.T``.
 
-    OpenBLAS runs a product with a contiguous right operand ~25% faster than with a
-    transposed view at these shapes ((64, G*H) @ (G*H, H)); the copy is made once per
-    backward pass and reused at every step.
+    Made once per backward pass and reused at every step (OpenBLAS is faster on a
+    contiguous operand than on a transposed view: ``docs/decisions.md``).
     """
     return np.ascontiguousarray(W.T)
 
@@ -154,11 +137,11 @@ def _gate_grads(ws, key, G, T, B, n_h, dtype, batch_sizes):
 def _presigmoid_scale(n_h, sigmoid_blocks, n_gates, dtype):
     """Column scale that lets one tanh evaluate sigmoid gates: 0.5 on them, 1 elsewhere.
 
-    sigma(a) = 0.5 tanh(0.5 a) + 0.5, exactly. NumPy's tanh is vectorised (SIMD) while
-    ``scipy.special.expit`` is not: on (64, 256) float32 gates expit took ~90 us, the
-    tanh form ~14 us, and it was the largest single cost of a gated step. The 0.5 inside
-    is folded into the recurrent weights once per call and into the input projection by
-    the caller (``Cell.input_scale``), so a step pays one tanh and an affine map.
+    sigma(a) = 0.5 tanh(0.5 a) + 0.5, exactly, so one vectorised ``np.tanh`` activates
+    the whole fused gate row (why not ``scipy.special.expit``: ``docs/decisions.md``).
+    The 0.5 inside is folded into the recurrent weights once per call and into the input
+    projection by the caller (``Cell.input_scale``), so a step pays one tanh and an
+    affine map.
     """
     scale = np.ones(n_gates * n_h, dtype=dtype)
     for k in sigmoid_blocks:

@@ -7,11 +7,9 @@ During training, :class:`Optimizer` packs the parameters, their gradient and the
 state into one vector each, and the named arrays the network reads become views of
 those vectors. An update is then a dozen NumPy calls on one vector instead of a
 dozen per parameter array (and the L2 term three calls on the block of penalised
-weights), which can only count for the small models of small data, whose whole
-minibatch takes well under a millisecond; against a per-parameter version as careful
-with dtypes, the measured gain is within run-to-run noise (``benchmarks/ablation.py``,
-row ``packed-optimizer``). Each weight's update is the same arithmetic as per
-parameter; only the global norm and the L2 penalty are summed in another order.
+weights; what that measured: ``docs/decisions.md``). Each weight's update is the same
+arithmetic as per parameter; only the global norm and the L2 penalty are summed in
+another order.
 """
 
 import math

@@ -1,14 +1,10 @@
 """Scratch memory that a training loop reuses from one minibatch to the next.
 
 A training step of a recurrent network allocates a few arrays of ``T x B x G*H``
-floats (the gates, the states, their gradients): ~20 MB per step for an LSTM with 128
-units over 64 sequences of 50 steps. Freshly allocated memory that large comes from the
-operating system page by page: glibc returns it on ``free`` (it trims the top of its
-heap, or unmaps it), and every page is faulted in again, zero-filled, on its first
-write in the next step. That was thousands of page faults per LSTM step and a quarter of
-its time (``benchmarks/ablation.py``, "workspace"). A :class:`Workspace` keeps one flat
+floats (the gates, the states, their gradients). A :class:`Workspace` keeps one flat
 buffer per name and hands out views of it, so from the second step on the same warm
-pages are written again.
+pages are written again instead of freshly allocated ones, which the operating system
+faults in page by page (the measurement: ``docs/decisions.md``).
 
 Lifetime rule: the array returned for a name is valid until the next request for the
 same name. The network asks for a name once per forward (or backward) pass and layer,
