@@ -160,9 +160,13 @@ def _check_parity(cell, activation, n_layers, bidirectional, head_kind, seqs, x_
     else:
         _assert_close(logits[real], t_logits[real], "many-to-many logits at real steps")
 
-    # Final (h, c) of every layer and direction; torch orders them layer-major.
+    # Final (h, c) of every layer and direction; torch orders them layer-major. Both
+    # sides must have them all (h and c for an LSTM, h otherwise): zip would drop one.
+    n_states = 2 if cell == "lstm" else 1
+    assert len(t_states) == n_states
     for k, j in itertools.product(range(n_layers), range(n_dirs)):
         name = f"l{k}{'r' if j else ''}"
+        assert len(states[name]) == n_states, (name, len(states[name]))
         for s, (ours, theirs) in enumerate(zip(states[name], t_states)):
             _assert_close(ours, theirs[k * n_dirs + j], f"final state {s} of {name}")
 
