@@ -23,14 +23,12 @@ runs on a float64 copy of each estimator, which is the same model code; the floa
 default is held to float32 rounding by ``test_float32_predictions_ignore_sample_order``.
 """
 import inspect
-import warnings
 
 import joblib
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.datasets import make_blobs
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import shuffle
@@ -41,6 +39,8 @@ from sklearn.utils.estimator_checks import (
 
 import skrnn
 from skrnn import RNNClassifier
+
+from ._data import fit_quietly
 
 WIDTH_IS_SEQUENCE_LENGTH = (
     "a 2-D array is univariate sequences: its width is the number of time steps, which "
@@ -165,11 +165,9 @@ def test_sample_weight_is_repetition_to_float32_rounding_after_one_epoch(name):
     comes later, from training amplifying that rounding."""
     X, (X_w, y_w, sw), (X_r, y_r) = _sample_weight_check_data()
     est = getattr(skrnn, name)(random_state=0, max_iter=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        repeated = _predict(clone(est).fit(X_r, y_r), X)
-        weighted = _predict(clone(est).fit(X_w, y_w, sample_weight=sw), X)
-        unweighted = _predict(clone(est).fit(X_w, y_w), X)
+    repeated = _predict(fit_quietly(clone(est), X_r, y_r), X)
+    weighted = _predict(fit_quietly(clone(est), X_w, y_w, sample_weight=sw), X)
+    unweighted = _predict(fit_quietly(clone(est), X_w, y_w), X)
     assert weighted.dtype == np.float32
     np.testing.assert_allclose(weighted, repeated, rtol=1e-5, atol=2e-6)
     # The one epoch moves the model far enough for the weights to show (0.16 and 0.27).

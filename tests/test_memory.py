@@ -27,13 +27,13 @@ So this test checks that the three cells learn a 50-step dependency; it does not
 task the vanilla cell cannot learn.
 """
 
-import warnings
 
 import numpy as np
 import pytest
-from sklearn.exceptions import ConvergenceWarning
 
 from skrnn import RNNClassifier
+
+from ._data import fit_quietly, train_test_task
 
 N_STEPS = 50  # sequence length: the label sits 49 steps before the end
 N_TOKENS = 10  # ids 0 and 1 are the two labels, 2..9 are distractors
@@ -49,10 +49,7 @@ def _first_token_task(n_samples, rng):
 
 @pytest.fixture(scope="module")
 def task():
-    rng = np.random.RandomState(0)
-    X_train, y_train = _first_token_task(512, rng)
-    X_test, y_test = _first_token_task(500, rng)
-    return X_train, X_test, y_train, y_test
+    return train_test_task(_first_token_task, 512, 500)
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +71,7 @@ def _fit(cell, X, y):
     # epochs before the memory is found, and stopping there would end the test early.
     clf = RNNClassifier(cell=cell, hidden_layer_sizes=(32,), learning_rate_init=0.003,
                         max_iter=20, n_iter_no_change=20, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return clf.fit(X, y)
+    return fit_quietly(clf, X, y)
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])

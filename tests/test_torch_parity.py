@@ -27,6 +27,8 @@ import pytest
 from skrnn._network import RecurrentNetwork
 from skrnn._validation import check_sequences
 
+from ._data import end_pad, padding_mask, ragged_floats
+
 try:
     import torch
 except ImportError as exc:
@@ -110,8 +112,7 @@ def _grads_from_torch(module, head, cell, n_layers, bidirectional):
 
 def _ragged_batch(rng, n_features=N_FEATURES):
     """NaN end-padded float batch (skrnn's form) and its zero-padded twin (torch's form)."""
-    X = rng.normal(size=(len(LENGTHS), T, n_features))
-    X[np.arange(T)[None, :] >= LENGTHS[:, None]] = np.nan
+    X = ragged_floats(rng, LENGTHS, n_features)
     return X, np.nan_to_num(X, nan=0.0)
 
 
@@ -153,7 +154,7 @@ def _check_parity(cell, activation, n_layers, bidirectional, head_kind, seqs, x_
         R = rng.normal(size=(len(LENGTHS), N_OUTPUTS))
     else:
         R = rng.normal(size=(len(LENGTHS), T, N_OUTPUTS))
-        R[np.arange(T)[None, :] >= LENGTHS[:, None]] = 0.0
+        end_pad(R, LENGTHS, 0.0)
     t_logits, t_out, t_states = _run_torch(module, head, x_torch, many_to_one, R)
     t_grads = _grads_from_torch(module, head, cell, n_layers, bidirectional)
 
@@ -162,7 +163,7 @@ def _check_parity(cell, activation, n_layers, bidirectional, head_kind, seqs, x_
     logits, states, cache = net.forward(params, seqs, return_cache=True)
     grads = net.backward(params, cache, R)
 
-    real = np.arange(T)[None, :] < LENGTHS[:, None]
+    real = ~padding_mask(LENGTHS, T)
     if many_to_one:
         _assert_close(logits, t_logits, "many-to-one logits")
     else:
@@ -221,7 +222,7 @@ def test_token_id_parity(cell, activation, bidirectional, head_kind):
     vocab = 9
     rng = np.random.RandomState(1)
     ids = rng.randint(0, vocab, size=(len(LENGTHS), T))
-    ids[np.arange(T)[None, :] >= LENGTHS[:, None]] = -1
+    end_pad(ids, LENGTHS, -1)
     ids[0, 0] = ids[3, 0]  # a token repeated across samples: its W_x row sums both
     seqs = check_sequences(ids, n_features=vocab)
     assert seqs.kind == "index"
