@@ -11,9 +11,10 @@ asks a fit on weighted data and a fit on repeated data to predict alike to 1e-7
 the same full-batch steps, and after one epoch they agree to float32 rounding; but
 training amplifies rounding (Adam at the default step size), and by the end of a float32
 fit the difference is as large as the one between the same rows fitted in another order.
-In float64 the fits agree within the check's tolerance. The tests after the checks show
-each of these facts; ``benchmarks/sample_weight_rounding.py`` measures the difference
-epoch by epoch against the one reordering gives (``sample_weight_rounding.json``).
+In float64 at learning_rate_init=1e-3 the fits agree within the check's tolerance. The
+tests after the checks show each of these facts; ``benchmarks/sample_weight_rounding.py``
+measures the difference epoch by epoch against the one reordering gives (its output is
+``benchmarks/sample_weight_rounding.json``).
 
 ``check_methods_sample_order_invariance`` asks for predictions of permuted data equal to
 1e-9 (absolute) and 1e-7 (relative). In float32 that is bit-identity, and BLAS's
@@ -22,6 +23,7 @@ logits differ by ~1e-6 after a permutation, with one thread too). The check ther
 runs on a float64 copy of each estimator, which is the same model code; the float32
 default is held to float32 rounding by ``test_float32_predictions_ignore_sample_order``.
 """
+
 import inspect
 
 import joblib
