@@ -29,6 +29,10 @@ def numerical_gradients(loss_fn, params, eps=1e-5):
 def assert_gradients_match(loss_fn, params, analytic, tol=1e-6):
     numeric = numerical_gradients(loss_fn, params)
     assert set(analytic) == set(params), set(params) ^ set(analytic)
+    # A gradient of another shape could still broadcast against the numeric one.
+    shapes = {k: (np.shape(analytic[k]), params[k].shape) for k in params
+              if np.shape(analytic[k]) != params[k].shape}
+    assert not shapes, f"gradient shapes (analytic, parameter) differ: {shapes}"
     errors = {k: relative_error(numeric[k], analytic[k]) for k in params}
     bad = {k: e for k, e in errors.items() if e >= tol}
     assert not bad, f"relative errors >= {tol}: {bad}"

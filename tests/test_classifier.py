@@ -12,6 +12,7 @@ from skrnn import RNNClassifier, SequenceVectorizer
 from skrnn._training import Step
 from skrnn.datasets import load_negation_sentiment
 
+from ._data import ragged_floats
 from ._gradcheck import assert_gradients_match
 from ._objective import objective
 
@@ -260,9 +261,7 @@ def test_sample_weight_equals_repetition_in_loss_and_gradient():
 def test_estimator_loss_gradient_with_l2_and_weights(cell):
     """The full training objective (weighted loss + L2) against finite differences."""
     rng = np.random.RandomState(1)
-    X = rng.normal(size=(5, 4, 2))
-    X[1, 2:] = np.nan
-    X[3, :] = np.nan
+    X = ragged_floats(rng, [4, 2, 4, 0, 4], 2)  # one short sequence, one empty
     y = np.array([0, 1, 1, 0, 1])
     w = rng.uniform(0.5, 2.0, 5)
     clf = RNNClassifier(cell=cell, hidden_layer_sizes=(3,), bidirectional=True, alpha=0.3,

@@ -16,6 +16,8 @@ from skrnn.datasets import (
 )
 from skrnn.datasets._loaders import _read_ts
 
+from ._data import assert_end_padded, sequence_lengths
+
 BUNDLED = [
     "negation_sentiment.json",
     "rotten_tomatoes_corpus_full.csv.bz2",
@@ -131,19 +133,6 @@ def test_tinyshakespeare():
     assert "\r" not in text
 
 
-def _lengths(X):
-    return (~np.isnan(X).all(axis=2)).sum(axis=1)
-
-
-def _assert_end_padded(X):
-    nan_steps = np.isnan(X)
-    # A time step is either entirely real or entirely padding.
-    assert np.array_equal(nan_steps.any(axis=2), nan_steps.all(axis=2))
-    lengths = _lengths(X)
-    expected = np.arange(X.shape[1])[None, :] >= lengths[:, None]
-    np.testing.assert_array_equal(nan_steps.all(axis=2), expected)
-
-
 def test_japanese_vowels(vowels):
     X_train, X_test = vowels.X_train, vowels.X_test
     assert X_train.dtype == np.float32 and X_test.dtype == np.float32
@@ -158,8 +147,8 @@ def test_japanese_vowels(vowels):
     # 30 training utterances per speaker.
     assert np.unique(vowels.y_train, return_counts=True)[1].tolist() == [30] * 9
     for X in (X_train, X_test):
-        _assert_end_padded(X)
-    lengths = np.concatenate([_lengths(X_train), _lengths(X_test)])
+        assert_end_padded(X)
+    lengths = np.concatenate([sequence_lengths(X_train), sequence_lengths(X_test)])
     assert lengths.min() == 7
     assert lengths.max() == 29
     # First value of the first training case, as written in the file.

@@ -14,6 +14,7 @@ from skrnn._losses import sequence_cross_entropy, softmax_cross_entropy, squared
 from skrnn._network import RecurrentNetwork
 from skrnn._validation import Sequences
 
+from ._data import end_pad, padding_mask
 from ._gradcheck import assert_gradients_match
 
 LENGTHS = np.array([6, 3, 0, 5, 1])  # ragged, unsorted, with an empty sequence
@@ -22,7 +23,7 @@ N_FEATURES, N_CLASSES = 4, 3
 
 def _batch(kind, rng, n_features=N_FEATURES):
     B, T = len(LENGTHS), LENGTHS.max()
-    pad = np.arange(T)[None, :] >= LENGTHS[:, None]
+    pad = padding_mask(LENGTHS, T)
     if kind == "index":
         data = rng.randint(0, n_features, (B, T))
     else:
@@ -150,7 +151,7 @@ def test_many_to_one_gradients_without_empty_sequences(cell, bidirectional):
     params = _perturbed_params(net, rng)
     lengths = np.array([6, 3, 5, 1, 2])
     data = rng.randint(0, N_FEATURES, (5, 6))
-    data[np.arange(6)[None, :] >= lengths[:, None]] = 0
+    end_pad(data, lengths, 0)
     seqs = Sequences(data, lengths, "index", N_FEATURES)
     y = rng.randint(0, N_CLASSES, 5)
     logits, _, cache = net.forward(params, seqs, return_cache=True)

@@ -3,11 +3,9 @@ empty sequences, both dW_x paths for token ids, the minibatch plan, the BLAS thr
 """
 
 import tracemalloc
-import warnings
 
 import numpy as np
 import pytest
-from sklearn.exceptions import ConvergenceWarning
 
 from skrnn import RNNClassifier, RNNRegressor, _base, _network, _tuning
 from skrnn._base import _blas_threads_for
@@ -16,27 +14,16 @@ from skrnn._network import RecurrentNetwork
 from skrnn._training import shuffled_batches
 from skrnn._validation import Sequences, check_sequences
 
-
-def _ragged_ids(rng, n, steps=12, vocab=7):
-    X = rng.randint(0, vocab, size=(n, steps))
-    lengths = rng.randint(0, steps + 1, size=n)  # includes empty sequences
-    X[np.arange(steps)[None, :] >= lengths[:, None]] = -1
-    return X
-
-
-def _fit(est, X, y):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(X, y)
+from ._data import end_pad, fit_quietly, ragged_ids
 
 
 @pytest.mark.parametrize("cell, bidirectional", [("rnn", False), ("lstm", True),
                                                  ("gru", False)])
 def test_chunked_predict_proba_equals_one_pass(monkeypatch, cell, bidirectional):
     rng = np.random.RandomState(0)
-    X = _ragged_ids(rng, 300)
+    X = ragged_ids(rng, 300)
     y = rng.randint(0, 3, size=300)
-    clf = _fit(RNNClassifier(cell=cell, hidden_layer_sizes=(5, 4), bidirectional=bidirectional,
+    clf = fit_quietly(RNNClassifier(cell=cell, hidden_layer_sizes=(5, 4), bidirectional=bidirectional,
                              max_iter=2, random_state=0, dtype=np.float64), X, y)
     whole = clf.predict_proba(X)
     # A few samples per chunk: many chunks, each sorted by length, put back in order.
@@ -50,8 +37,8 @@ def test_chunked_predict_proba_equals_one_pass(monkeypatch, cell, bidirectional)
 def test_chunked_regressor_predict_equals_one_pass(monkeypatch):
     rng = np.random.RandomState(1)
     X = rng.normal(size=(200, 9, 2))
-    X[np.arange(9)[None, :] >= rng.randint(1, 10, size=200)[:, None]] = np.nan
-    reg = _fit(RNNRegressor(hidden_layer_sizes=(6,), max_iter=2, random_state=0,
+    end_pad(X, rng.randint(1, 10, size=200))
+    reg = fit_quietly(RNNRegressor(hidden_layer_sizes=(6,), max_iter=2, random_state=0,
                             dtype=np.float64), X, rng.normal(size=200))
     whole = reg.predict(X)
     monkeypatch.setattr(_tuning, "PREDICT_CHUNK_ELEMENTS", 9 * 6 * 5)
@@ -62,9 +49,9 @@ def test_predict_proba_on_many_sequences_has_bounded_memory(monkeypatch):
     """20,000 sequences: the peak stays far below one unchunked pass's buffers."""
     rng = np.random.RandomState(2)
     n, steps, hidden = 20_000, 30, 32
-    clf = _fit(RNNClassifier(hidden_layer_sizes=(hidden,), max_iter=1, random_state=0),
-               _ragged_ids(rng, 64, steps), rng.randint(0, 2, size=64))
-    X = _ragged_ids(rng, n, steps).astype(np.int32)
+    clf = fit_quietly(RNNClassifier(hidden_layer_sizes=(hidden,), max_iter=1, random_state=0),
+               ragged_ids(rng, 64, steps), rng.randint(0, 2, size=64))
+    X = ragged_ids(rng, n, steps).astype(np.int32)
     monkeypatch.setattr(_tuning, "PREDICT_CHUNK_ELEMENTS", 2**16)
     tracemalloc.start()
     try:
@@ -109,7 +96,7 @@ def test_dense_and_sparse_dW_x_paths_agree(monkeypatch):
     params = net.init_params(np.random.RandomState(0), np.float64)
     lengths = rng.randint(0, 9, size=6)
     data = rng.randint(0, 11, size=(6, 8))
-    data[np.arange(8)[None, :] >= lengths[:, None]] = 0
+    end_pad(data, lengths, 0)
     seqs = Sequences(data, lengths, "index", 11)
     y = rng.randint(0, 3, size=6)
     grads = {}
@@ -133,7 +120,7 @@ def test_both_projection_paths_of_token_ids_agree(cell):
     params = {k: v + rng.normal(0, 0.3, v.shape) for k, v in params.items()}
     lengths = np.array([5, 0, 3, 5])
     data = rng.randint(0, V, size=(4, 5))
-    data[np.arange(5)[None, :] >= lengths[:, None]] = 0
+    end_pad(data, lengths, 0)
     y = rng.randint(0, 3, size=4)
     results = []
     for n_inputs in (V, 10 * V):  # the larger one pads W_x with unused zero rows
@@ -191,8 +178,8 @@ def test_small_models_fit_with_one_blas_thread(monkeypatch):
 
     monkeypatch.setattr(_base, "_blas_threads_for", spy)
     rng = np.random.RandomState(6)
-    _fit(RNNClassifier(hidden_layer_sizes=(8,), max_iter=1, random_state=0),
-         _ragged_ids(rng, 40), rng.randint(0, 2, size=40))
+    fit_quietly(RNNClassifier(hidden_layer_sizes=(8,), max_iter=1, random_state=0),
+         ragged_ids(rng, 40), rng.randint(0, 2, size=40))
     assert seen == [32 * 8 * 8]  # batch x H x G*H
     before = blas_threads()
     with _blas_threads_for(32 * 8 * 8):
@@ -228,7 +215,7 @@ def test_workspace_reuse_gives_the_same_results(cell, head, bidirectional, sizes
         X = rng.randint(0, 7, size=(B, T))
         if ragged:
             lengths = rng.randint(0, T + 1, size=B)
-            X[np.arange(T)[None, :] >= lengths[:, None]] = -1
+            end_pad(X, lengths, -1)
         seqs = check_sequences(X, n_features=7, dtype=np.float64)
         y = rng.randint(0, 3, size=(B, T) if head == "many_to_many" else B)
         if head == "many_to_many":
@@ -265,9 +252,9 @@ def test_fit_reuses_one_workspace(monkeypatch):
 
     monkeypatch.setattr(_workspace.Workspace, "__init__", record)
     rng = np.random.RandomState(0)
-    X = _ragged_ids(rng, 64)
+    X = ragged_ids(rng, 64)
     y = rng.randint(0, 2, size=64)
-    _fit(RNNClassifier(cell="lstm", hidden_layer_sizes=(8,), batch_size=8, max_iter=3,
+    fit_quietly(RNNClassifier(cell="lstm", hidden_layer_sizes=(8,), batch_size=8, max_iter=3,
                        random_state=0), X, y)
     assert len(made) == 1  # 24 minibatches, one workspace
     assert made[0]._buffers and made[0].nbytes > 0

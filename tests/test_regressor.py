@@ -10,6 +10,7 @@ from sklearn.metrics import r2_score
 
 from skrnn import RNNRegressor, pad_sequences
 
+from ._data import fit_quietly, ragged_floats, train_test_task
 from ._gradcheck import assert_gradients_match
 from ._objective import objective
 
@@ -31,18 +32,13 @@ def _ragged_task(n_samples, rng):
 
 @pytest.fixture(scope="module")
 def ragged():
-    rng = np.random.RandomState(0)
-    X_train, y_train = _ragged_task(300, rng)
-    X_test, y_test = _ragged_task(200, rng)
-    return X_train, X_test, y_train, y_test
+    return train_test_task(_ragged_task, 300, 200)
 
 
 def _fit(X, y, sample_weight=None, **kw):
     params = {"hidden_layer_sizes": (16,), "max_iter": 60, "random_state": 0}
     params.update(kw)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return RNNRegressor(**params).fit(X, y, sample_weight=sample_weight)
+    return fit_quietly(RNNRegressor(**params), X, y, sample_weight=sample_weight)
 
 
 # Test R^2 measured with these settings (random_state 0, 1, 2; at most 60 epochs), one
@@ -137,9 +133,7 @@ def test_sample_weight_pulls_predictions(ragged):
 def test_estimator_loss_gradient_with_l2_and_weights(cell):
     """The full training objective (weighted squared loss + L2) against finite differences."""
     rng = np.random.RandomState(1)
-    X = rng.normal(size=(5, 4, 2))
-    X[1, 2:] = np.nan
-    X[3, :] = np.nan
+    X = ragged_floats(rng, [4, 2, 4, 0, 4], 2)  # one short sequence, one empty
     y = rng.normal(size=(5, 2))
     w = rng.uniform(0.5, 2.0, 5)
     reg = _fit(X, y, cell=cell, hidden_layer_sizes=(3,), bidirectional=True, alpha=0.3,

@@ -4,6 +4,7 @@ import joblib
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 
@@ -22,13 +23,21 @@ def _pipeline(**kw):
     return make_pipeline(SequenceVectorizer(), RNNClassifier(**params))
 
 
-def test_clone_gives_an_unfitted_equal_estimator():
-    clf = RNNClassifier(hidden_layer_sizes=(5, 3), cell="gru", random_state=1)
+def test_clone_gives_an_unfitted_equal_estimator(negation):
+    X, _, y, _ = negation
+    clf = _pipeline()[-1].set_params(hidden_layer_sizes=(5, 3), cell="gru", random_state=1)
+    vec = SequenceVectorizer().fit(X)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(vec.transform(X), y)
     twin = clone(clf)
     assert twin.get_params() == clf.get_params()
-    assert not hasattr(twin, "params_")
+    assert hasattr(clf, "params_") and not hasattr(twin, "params_")
+    # The two are independent: setting parameters of one leaves the other as it was.
     clf.set_params(cell="lstm", hidden_layer_sizes=(7,))
     assert clf.get_params()["cell"] == "lstm" and clf.hidden_layer_sizes == (7,)
+    assert twin.cell == "gru" and twin.hidden_layer_sizes == (5, 3)
+    twin.set_params(random_state=2)
+    assert clf.random_state == 1
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 from skrnn import RNNClassifier, pad_sequences
 from skrnn._validation import check_sequences
@@ -91,14 +92,14 @@ def test_fitted_estimator_rejects_wrong_features_and_unknown_ids():
     X = rng.normal(size=(10, 4, 3)).astype(np.float32)
     y = np.arange(10) % 2
     clf = RNNClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
-    with pytest.warns(Warning):
+    with pytest.warns(ConvergenceWarning):
         clf.fit(X, y)
     with pytest.raises(ValueError, match="X has 2 features per step, but RNNClassifier is "
                                          "expecting 3"):
         clf.predict(X[:, :, :2])
     ids = np.array([[0, 1, 2], [2, 1, -1]])
     clf_ids = RNNClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
-    with pytest.warns(Warning):
+    with pytest.warns(ConvergenceWarning):
         clf_ids.fit(ids, [0, 1])
     with pytest.raises(ValueError, match=r"Token id 7 in sample 1, step 0 is outside the "
                                          r"vocabulary of 3 tokens"):
@@ -126,7 +127,7 @@ def test_fitted_model_rejects_the_other_input_kind():
     X = rng.normal(size=(10, 5))
     y = np.arange(10) % 2
     clf = RNNClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0)
-    with pytest.warns(Warning):
+    with pytest.warns(ConvergenceWarning):
         clf.fit(X, y)
     with pytest.raises(ValueError, match=r"integer array, which skrnn reads as token ids, "
                                          r"but RNNClassifier was fitted on float feature "
@@ -140,7 +141,7 @@ def test_fitted_model_rejects_the_other_input_kind():
     ids = rng.randint(0, 4, size=(10, 5))
     onehot = np.eye(4)[ids]
     clf_onehot = RNNClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0)
-    with pytest.warns(Warning):
+    with pytest.warns(ConvergenceWarning):
         clf_onehot.fit(onehot, y)
     np.testing.assert_array_equal(clf_onehot.predict_proba(ids),
                                   clf_onehot.predict_proba(onehot))
@@ -151,7 +152,7 @@ def test_zero_length_sequence_is_legal_at_predict():
     X = rng.normal(size=(12, 5))
     y = (X[:, 0] > 0).astype(int)
     clf = RNNClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
-    with pytest.warns(Warning):
+    with pytest.warns(ConvergenceWarning):
         clf.fit(X, y)
     empty = np.full((1, 5), np.nan)
     proba = clf.predict_proba(empty)
