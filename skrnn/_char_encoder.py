@@ -19,11 +19,13 @@ The character network runs once per batch over the batch's *distinct* tokens (a
 sentence batch of 500 tokens has about 350), not over every occurrence.
 """
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
 from ._network import RecurrentNetwork, _scatter_rows
+from ._training import PaddedBatches
 from ._validation import Sequences
 from ._workspace import FRESH
 
@@ -44,6 +46,9 @@ class TokenSequences(Sequences):
     words: np.ndarray = None
     chars: np.ndarray = None
     char_lengths: np.ndarray = None
+    # Training noise of one batch (None at prediction), drawn by NoisyTokenBatches:
+    unknown: np.ndarray = None  # (n, T) bool: steps whose word is read as the unknown word
+    keep: np.ndarray = None  # (n, T, D) inverted-dropout factors of the word network's input
 
     def take(self, index):
         lengths = self.lengths[index]
@@ -118,9 +123,13 @@ class CharWordNetwork:
         c, _, char_cache = self.char.forward(char_params, char_seqs, return_cache=True,
                                              workspace=ws.scope("char"))
         word_ids = seqs.words[types][where]  # of every real step, row-major order
+        if seqs.unknown is not None:  # word dropout: the model learns the unknown word
+            word_ids = np.where(seqs.unknown[real], 0, word_ids)
         D_e = self.embedding_size
         x = np.zeros((B, T, D_e + c.shape[1]), dtype=c.dtype)  # padding steps: zeros
         x[real] = np.concatenate([params[EMBEDDING][word_ids], c[where]], axis=1)
+        if seqs.keep is not None:
+            x *= seqs.keep  # dropout: 0 or 1 / (1 - p) per entry, so E[x] is unchanged
         x_seqs = Sequences(x, lengths, "dense", x.shape[2])
         out = self.word.forward(word_params, x_seqs, return_cache=return_cache,
                                 workspace=ws.scope("word"))
@@ -128,13 +137,15 @@ class CharWordNetwork:
             return out
         logits, final, word_cache = out
         cache = {"word": word_cache, "char": char_cache, "real": real, "where": where,
-                 "word_ids": word_ids, "n_types": types.size}
+                 "word_ids": word_ids, "n_types": types.size, "keep": seqs.keep}
         return logits, final, cache
 
     def backward(self, params, cache, dlogits):
         """Gradients of every parameter (both networks and ``E``) given dL/dlogits."""
         word_params, char_params = self._split(params)
         grads, dx = self.word.backward(word_params, cache["word"], dlogits, input_grad=True)
+        if cache["keep"] is not None:
+            dx *= cache["keep"]  # x = keep * x': dL/dx' = keep * dL/dx
         dx_real = dx[cache["real"]]  # (n_real, D_e + D_c), the order of ``where``
         D_e = self.embedding_size
         # E[w] and c[type] were copied into every step that has them: their gradients
@@ -194,3 +205,32 @@ def make_network(cell, n_words, n_chars, embedding_size, char_hidden_size, char_
                             activation=activation, bidirectional=bidirectional,
                             head="many_to_many")
     return CharWordNetwork(word, char, n_words, embedding_size)
+
+
+class NoisyTokenBatches(PaddedBatches):
+    """:class:`PaddedBatches` of TokenSequences with training noise drawn per batch.
+
+    ``word_dropout``: each real step's word is read as the unknown word with this
+    probability (the character encoding stays), which teaches the model what to do
+    with words it has not seen. ``dropout``: each entry of the word network's input
+    is zeroed with this probability and the rest scaled by ``1 / (1 - dropout)``.
+    Drawn from the epoch's generator, so a fixed seed gives the same noise.
+    """
+
+    def __init__(self, seqs, y, w, index, batch_size, input_size, dropout, word_dropout):
+        super().__init__(seqs, y, w, index, batch_size)
+        self.input_size, self.dropout, self.word_dropout = input_size, dropout, word_dropout
+
+    def epoch(self, rng):
+        for batch in super().epoch(rng):
+            seqs = batch.seqs
+            B, T = seqs.data.shape
+            unknown = keep = None
+            if self.word_dropout:
+                unknown = rng.random((B, T)) < self.word_dropout
+            if self.dropout:
+                dtype = batch.w.dtype if batch.w is not None else np.float32
+                keep = rng.random((B, T, self.input_size)) >= self.dropout
+                keep = keep.astype(dtype) * dtype.type(1 / (1 - self.dropout))
+            batch.seqs = dataclasses.replace(seqs, unknown=unknown, keep=keep)
+            yield batch

@@ -8,9 +8,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseRNN, TrainingData, _architecture
-from ._char_encoder import TokenSequences, char_table, make_network
+from ._char_encoder import NoisyTokenBatches, TokenSequences, char_table, make_network
 from ._losses import softmax, weighted_sequence_cross_entropy
-from ._params import check_int, check_sample_weight, check_weight_sum
+from ._params import check_int, check_real, check_sample_weight, check_weight_sum
 from ._workspace import Workspace
 
 __all__ = ["RNNSequenceTagger"]
@@ -76,6 +76,13 @@ class RNNSequenceTagger(BaseRNN):
         Characters read of a token; a longer one keeps its first and last halves.
     min_word_count : int, default=2
         Words seen fewer times in training get the unknown-word embedding.
+    dropout : float, default=0.5
+        Token-string input: in training, each entry of a token's input (embedding and
+        character encoding) is zeroed with this probability, the others scaled by
+        ``1 / (1 - dropout)`` (inverted dropout; nothing changes at prediction).
+    word_dropout : float, default=0.1
+        Token-string input: in training, each token is read as the unknown word with
+        this probability (its characters are still read).
     vocab_size : int or None, default=None
         For token-id input: size of the vocabulary (``None``: largest id + 1).
     dtype : {np.float32, np.float64}, default=np.float32
@@ -126,7 +133,8 @@ class RNNSequenceTagger(BaseRNN):
                  random_state=None, verbose=0, momentum=0.9, nesterovs_momentum=True,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, rho=0.9, class_weight=None,
                  bidirectional=True, embedding_size=64, char_hidden_size=32, char_size=64,
-                 max_chars=16, min_word_count=2, vocab_size=None, dtype=np.float32):
+                 max_chars=16, min_word_count=2, dropout=0.5, word_dropout=0.1,
+                 vocab_size=None, dtype=np.float32):
         super().__init__(
             cell=cell, hidden_layer_sizes=hidden_layer_sizes, activation=activation,
             solver=solver, alpha=alpha, batch_size=batch_size,
@@ -144,6 +152,8 @@ class RNNSequenceTagger(BaseRNN):
         self.char_size = char_size
         self.max_chars = max_chars
         self.min_word_count = min_word_count
+        self.dropout = dropout
+        self.word_dropout = word_dropout
 
     # ------------------------------------------------------------ validation
 
@@ -152,6 +162,8 @@ class RNNSequenceTagger(BaseRNN):
         for name in ("embedding_size", "char_hidden_size", "char_size", "max_chars",
                      "min_word_count"):
             check_int(name, getattr(self, name), 1)
+        check_real("dropout", self.dropout, 0, 1, high_open=True)
+        check_real("word_dropout", self.word_dropout, 0, 1)
 
     def _check_X(self, X, *, fitted):
         """Token strings become TokenSequences (with the fitted vocabulary after fit)."""
@@ -260,6 +272,15 @@ class RNNSequenceTagger(BaseRNN):
                         char_hidden_size=int(self.char_hidden_size),
                         char_size=int(self.char_size), max_chars=int(self.max_chars))
         return arch
+
+    def _batches(self, data, index):
+        if not isinstance(data.seqs, TokenSequences) or not (self.dropout or
+                                                            self.word_dropout):
+            return super()._batches(data, index)
+        return NoisyTokenBatches(data.seqs, data.y, data.w, index,
+                                 self._batch_size(len(index)),
+                                 int(self.embedding_size + self.char_size),
+                                 float(self.dropout), float(self.word_dropout))
 
     def _network(self, n_inputs=None, n_outputs=None, architecture=None, head=None):
         arch = self._fitted_architecture if architecture is None else architecture
@@ -564,7 +585,7 @@ def _encode(flat, classes, what, lengths):
         i = int(np.searchsorted(ends, j, side="right"))
         t = j - (int(ends[i - 1]) if i else 0)
         raise ValueError(f"{what} has the label {_show(flat[j])} at sample {i}, step {t}, "
-                         f"which is not one of the classes {list(map(_show, classes))}.")
+                         f"which is not one of the classes {classes.tolist()}.")
     return pos.astype(np.intp)
 
 

@@ -553,7 +553,7 @@ Source: https://github.com/google-research-datasets/turkish-treebanks (release 1
 
     U. Kayadelen, A. Öztürel and B. Bohnet. "A Gold Standard Dependency Treebank for
     Turkish". Proceedings of the 12th Language Resources and Evaluation Conference
-    (LREC 2020), pages 5156-5163, 2020.
+    (LREC 2020), 2020.
 """
 
 _TURKISH_SPLITS = ("train", "dev", "test")
