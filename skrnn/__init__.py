@@ -3,6 +3,7 @@
 from ._classifier import RNNClassifier
 from ._generator import RNNSequenceGenerator
 from ._regressor import RNNRegressor
+from ._tagger import RNNSequenceTagger
 from ._validation import pad_sequences
 from ._vectorizer import SequenceVectorizer
 
@@ -12,6 +13,7 @@ __all__ = [
     "RNNClassifier",
     "RNNRegressor",
     "RNNSequenceGenerator",
+    "RNNSequenceTagger",
     "SequenceVectorizer",
     "__version__",
     "pad_sequences",

@@ -154,6 +154,10 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         outputs = self._predict_outputs(val.seqs, params, net)
         return self._validation_score(outputs, val.y, val.w)
 
+    def _architecture_of(self, data):
+        """The new model's architecture (the tagger adds its character encoder's)."""
+        return _architecture(self)
+
     def _progress(self):
         return Progress(self.verbose)
 
@@ -402,7 +406,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         n_inputs = seqs.n_features
         if seqs.kind == "index" and self.vocab_size is not None:
             n_inputs = self.vocab_size
-        architecture = _architecture(self)
+        architecture = self._architecture_of(data)
         net = self._network(n_inputs=n_inputs, n_outputs=data.attributes["_n_outputs_"],
                             architecture=architecture)
         try:

@@ -76,6 +76,31 @@ def sequence_cross_entropy(logits, y):
     return loss, p.reshape(B, T, C)
 
 
+def weighted_sequence_cross_entropy(logits, y, step_weight):
+    """Weighted mean cross-entropy over the steps of a many-to-many batch.
+
+    ``logits`` (B, T, C); ``y`` (B, T) integer targets, -1 where there is none
+    (padding); ``step_weight`` (B, T) non-negative weights, zero at padding (a sample's
+    weight times its step's class weight). ``L = -sum w_it log p_it[y_it] / sum w``;
+    its gradient is ``w_it (p_it - onehot(y_it)) / sum w`` (the p - onehot of
+    :func:`softmax_cross_entropy`, scaled by the step's share of the weight).
+    """
+    B, T, C = logits.shape
+    w = step_weight.reshape(B * T)
+    w_sum = float(np.add.reduce(w))
+    rows = np.flatnonzero(w)  # real steps with a weight (padding has weight 0)
+    target = y.reshape(B * T)[rows]
+    z = (logits - np.maximum.reduce(logits, axis=-1, keepdims=True)).reshape(B * T, C)
+    p = np.exp(z)
+    total = np.add.reduce(p, axis=-1)
+    log_p = z[rows, target] - np.log(total[rows])  # log p of each target
+    loss = -float(np.add.reduce(w[rows] * log_p)) / w_sum
+    scale = (w / w_sum).astype(p.dtype)
+    p *= (scale / total)[:, None]  # w/sum(w) * p
+    p[rows, target] -= scale[rows]
+    return loss, p.reshape(B, T, C)
+
+
 def squared_loss(outputs, y, sample_weight=None):
     """0.5 * mean squared error (as MLPRegressor), sample-weighted over rows."""
     B, K = outputs.shape

@@ -207,8 +207,15 @@ class RecurrentNetwork:
 
     # ----------------------------------------------------------------- backward
 
-    def backward(self, params, cache, dlogits):
-        """Gradients of every parameter given dL/dlogits (in the caller's order)."""
+    def backward(self, params, cache, dlogits, input_grad=False):
+        """Gradients of every parameter given dL/dlogits (in the caller's order).
+
+        With ``input_grad`` (dense input only), also dL/dx, the gradient of the input
+        (B, T, F) in the caller's order (zero at padding): ``(grads, dx)``, for a
+        model whose input is itself computed (the tagger's character encoder).
+        """
+        if input_grad and cache["kind"] == "index":
+            raise ValueError("input_grad needs dense input: token ids have no gradient.")
         rev, ws, batch_sizes = cache["rev"], cache["ws"], cache["batch_sizes"]
         if not cache["identity"]:
             dlogits = dlogits[cache["order"]]
@@ -233,12 +240,20 @@ class RecurrentNetwork:
                     dZx = _reverse(dZx, rev, gate_major=True)
                 for key, g in cell_grads.items():
                     grads[name + "." + key] = g
+                need_dx = k > 0 or input_grad
                 d_in = self._projection_backward(params, name, x, dZx, k == 0 and index_input,
-                                                 k > 0, ws, grads)
-                if k > 0:
+                                                 need_dx, ws, grads)
+                if need_dx:
                     dx_below = d_in if dx_below is None else dx_below + d_in
             dx = dx_below
-        return grads
+        if not input_grad:
+            return grads
+        dx = dx.transpose(1, 0, 2)  # batch-first, in the sorted order
+        if cache["identity"]:
+            return grads, np.ascontiguousarray(dx)  # a copy: dx may be a workspace buffer
+        inverse = np.empty_like(cache["order"])
+        inverse[cache["order"]] = np.arange(len(inverse))
+        return grads, dx[inverse]
 
     def _projection_backward(self, params, name, x, dZx, index_input, need_dx, ws, grads):
         """Gradients of ``Zx = x W_x + b`` from dL/dZx: sets dW_x and db of ``name``;

@@ -13,8 +13,9 @@ from skrnn.datasets import (
     load_negation_sentiment,
     load_rotten_tomatoes,
     load_tinyshakespeare,
+    load_turkish_web_treebank,
 )
-from skrnn.datasets._loaders import _read_ts
+from skrnn.datasets._loaders import _read_conllu, _read_ts
 
 from ._data import assert_end_padded, sequence_lengths
 
@@ -26,6 +27,9 @@ BUNDLED = [
     "JapaneseVowels_TEST.ts.gz",
     "GunPoint_TRAIN.ts.gz",
     "GunPoint_TEST.ts.gz",
+    "turkish_web_treebank_web.conllu.gz",
+    "turkish_web_treebank_wiki.conllu.gz",
+    "turkish_web_treebank_LICENSE",
     "LICENSES.md",
 ]
 
@@ -53,6 +57,7 @@ def test_public_api():
             "load_tinyshakespeare",
             "load_japanese_vowels",
             "load_gunpoint",
+            "load_turkish_web_treebank",
         ]
     )
     for name in skrnn.datasets.__all__:
@@ -71,7 +76,7 @@ def test_licenses_name_every_data_file():
     text = resources.files("skrnn.datasets").joinpath("data", "LICENSES.md").read_text("utf-8")
     for name in BUNDLED[:-1]:
         assert name in text
-    for needle in ("MIT License", "Apache", "Dau", "Bagnall", "Kudo", "Pang"):
+    for needle in ("MIT License", "Apache", "Dau", "Bagnall", "Kudo", "Pang", "Kayadelen"):
         assert needle in text
 
 
@@ -228,3 +233,26 @@ def test_read_ts_rejects_bad_files():
         _read_ts(io.StringIO(TS_HEADER))
     with pytest.raises(ValueError, match="no class labels"):
         _read_ts(io.StringIO("@classLabel false\n@data\n1,2\n"))
+
+
+def test_turkish_web_treebank_is_the_authors_split():
+    data = load_turkish_web_treebank()
+    assert (len(data.X_train), len(data.X_dev), len(data.X_test)) == (3881, 485, 485)
+    assert sum(map(len, data.X_test)) == 8025
+    assert sum(map(len, data.X_train + data.X_dev + data.X_test)) == 81370
+    for X, y in [(data.X_train, data.y_train), (data.X_test, data.y_test)]:
+        assert [len(s) for s in X] == [len(s) for s in y]
+    assert len(data.tag_names) == 14 and "NOUN" in data.tag_names
+    # web then wiki, each file split by sentence index: i % 10 == 9 test, == 8 dev
+    web, _ = _read_conllu("turkish_web_treebank_web.conllu.gz", 3)
+    wiki, _ = _read_conllu("turkish_web_treebank_wiki.conllu.gz", 3)
+    assert (len(web), len(wiki)) == (2541, 2310)
+    assert data.X_test == web[9::10] + wiki[9::10]
+    assert data.X_dev == web[8::10] + wiki[8::10]
+    assert data.X_train[:8] == web[:8] and data.X_train[-1] == wiki[2307]  # 2308, 2309: dev, test
+    X_train, X_test, y_train, y_test = load_turkish_web_treebank(return_X_y=True)
+    assert X_test == data.X_test and y_train == data.y_train
+    fine = load_turkish_web_treebank(tagset="fine")
+    assert fine.X_test == data.X_test and len(fine.tag_names) > 14
+    with pytest.raises(ValueError, match="tagset"):
+        load_turkish_web_treebank(tagset="xpos")

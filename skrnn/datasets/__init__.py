@@ -10,6 +10,7 @@ from ._loaders import (
     load_negation_sentiment,
     load_rotten_tomatoes,
     load_tinyshakespeare,
+    load_turkish_web_treebank,
 )
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "load_negation_sentiment",
     "load_rotten_tomatoes",
     "load_tinyshakespeare",
+    "load_turkish_web_treebank",
 ]

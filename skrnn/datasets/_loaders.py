@@ -23,6 +23,7 @@ __all__ = [
     "load_negation_sentiment",
     "load_rotten_tomatoes",
     "load_tinyshakespeare",
+    "load_turkish_web_treebank",
 ]
 
 
@@ -521,3 +522,115 @@ def load_gunpoint(*, return_X_y=False):
     ['1', '2']
     """
     return _ts_bunch("GunPoint", _GUNPOINT_DESCR, return_X_y)
+
+
+# --------------------------------------------------------------------------------------
+# Turkish Web Treebank
+# --------------------------------------------------------------------------------------
+
+_TURKISH_DESCR = """\
+Turkish Web Treebank (part-of-speech tagging)
+---------------------------------------------
+
+Google's Turkish Web Treebank: 4,851 human-annotated sentences (2,541 from the web:
+forums, blogs, reviews; 2,310 from Wikipedia), 81,370 tokens. Tokens are inflectional
+groups, so a word such as "Açıklanmayan" is four tokens ("Açık", "la", "nma", "yan").
+Each token has a universal part-of-speech tag (column 4 of the CoNLL-U files, 14 tags)
+and a finer tag (column 5, 45 distinct values).
+
+The split is the authors' (``turkish_treebanks.read`` of the turkish-treebanks
+package): in each file (web, then wiki), the sentence of 0-based index ``i`` is in
+the test set when ``i % 10 == 9``, in the development set when ``i % 10 == 8``, and in
+the training set otherwise. That gives 3,881 / 485 / 485 sentences (64,707 / 8,638 /
+8,025 tokens); about a fifth of the test tokens never occur in training.
+
+:Sentences: 3,881 train, 485 dev, 485 test
+:Tags: 14 (UPOS), 45 (fine)
+
+Source: https://github.com/google-research-datasets/turkish-treebanks (release 1.0.0,
+``data/web.conllu`` and ``data/wiki.conllu``), Apache License 2.0; the licence is in
+``data/turkish_web_treebank_LICENSE``. Cite:
+
+    U. Kayadelen, A. Öztürel and B. Bohnet. "A Gold Standard Dependency Treebank for
+    Turkish". Proceedings of the 12th Language Resources and Evaluation Conference
+    (LREC 2020), 2020.
+"""
+
+_TURKISH_SPLITS = ("train", "dev", "test")
+
+
+def _read_conllu(name, tag_column):
+    """Sentences of a gzipped CoNLL-U file: (list of token lists, list of tag lists)."""
+    with gzip.open(io.BytesIO(_read_bytes(name)), "rt", encoding="utf-8") as f:
+        text = f.read()
+    sentences, tags = [], []
+    for block in text.split("\n\n"):
+        rows = [line.split("\t") for line in block.strip().split("\n")
+                if line and not line.startswith("#")]
+        if not rows:
+            continue
+        bad = next((r for r in rows if len(r) != 10), None)
+        if bad is not None:
+            raise ValueError(f"{name}: a token line does not have 10 columns: {bad!r}")
+        sentences.append([r[1] for r in rows])
+        tags.append([r[tag_column] for r in rows])
+    return sentences, tags
+
+
+def load_turkish_web_treebank(*, tagset="upos", return_X_y=False):
+    """Load the Turkish Web Treebank, split as its authors split it (POS tagging).
+
+    Sentences as lists of tokens (str) and their tags, in file order (web sentences,
+    then Wikipedia's). Read more in ``DESCR``.
+
+    Parameters
+    ----------
+    tagset : {"upos", "fine"}, default="upos"
+        The universal part-of-speech tags (14) or the finer tag set (45 values).
+    return_X_y : bool, default=False
+        If True, return ``(X_train, X_test, y_train, y_test)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        X_train, X_dev, X_test : list of list of str
+            The sentences of each split (3,881 / 485 / 485).
+        y_train, y_dev, y_test : list of list of str
+            One tag per token.
+        tag_names : ndarray of str
+            The tags that occur, sorted.
+        DESCR : str
+            Description of the dataset, its source and the citation.
+
+    (X_train, X_test, y_train, y_test) : tuple
+        Returned when ``return_X_y`` is True.
+
+    Examples
+    --------
+    >>> from skrnn.datasets import load_turkish_web_treebank
+    >>> data = load_turkish_web_treebank()
+    >>> len(data.X_train), len(data.X_dev), len(data.X_test)
+    (3881, 485, 485)
+    >>> data.X_test[0][:4], data.y_test[0][:4]
+    (['Bu', 'konuda', 'sizlerle', 'genel'], ['DET', 'NOUN', 'PRON', 'ADJ'])
+    """
+    columns = {"upos": 3, "fine": 4}
+    if tagset not in columns:
+        raise ValueError(f"tagset must be 'upos' or 'fine', got {tagset!r}.")
+    parts = {split: ([], []) for split in _TURKISH_SPLITS}
+    for section in ("web", "wiki"):
+        sentences, tags = _read_conllu(f"turkish_web_treebank_{section}.conllu.gz",
+                                       columns[tagset])
+        for i, (tokens, labels) in enumerate(zip(sentences, tags)):
+            split = "train" if i % 10 < 8 else "dev" if i % 10 == 8 else "test"
+            parts[split][0].append(tokens)
+            parts[split][1].append(labels)
+    if return_X_y:
+        return parts["train"][0], parts["test"][0], parts["train"][1], parts["test"][1]
+    tag_names = np.unique([t for split in parts.values() for s in split[1] for t in s])
+    return Bunch(
+        X_train=parts["train"][0], y_train=parts["train"][1],
+        X_dev=parts["dev"][0], y_dev=parts["dev"][1],
+        X_test=parts["test"][0], y_test=parts["test"][1],
+        tag_names=tag_names, DESCR=_TURKISH_DESCR,
+    )
