@@ -250,7 +250,7 @@ def test_turkish_web_treebank_is_the_authors_split():
     assert data.X_test == web[9::10] + wiki[9::10]
     assert data.X_dev == web[8::10] + wiki[8::10]
     assert data.X_train[:8] == web[:8] and data.X_train[-1] == wiki[2307]  # 2308, 2309: dev, test
-    X_train, X_test, y_train, y_test = load_turkish_web_treebank(return_X_y=True)
+    _, X_test, y_train, _ = load_turkish_web_treebank(return_X_y=True)
     assert X_test == data.X_test and y_train == data.y_train
     fine = load_turkish_web_treebank(tagset="fine")
     assert fine.X_test == data.X_test and len(fine.tag_names) > 14

@@ -76,6 +76,13 @@ def _id_of_e(pred, ns):
     np.testing.assert_array_equal(pred, [ns["pipe"][0].vocabulary_["e"]])
 
 
+def _token_accuracy(score, ns):
+    X, y = ns["X"], ns["y"]
+    pred = ns["tag"].predict(X)
+    expected = np.mean(np.concatenate([np.asarray(p) == np.asarray(t) for p, t in zip(pred, y)]))
+    assert score == pytest.approx(expected) and score == 1.0
+
+
 def _japanese_vowels_end_padded(_, ns):
     for X in (ns["X_train"], ns["X_test"]):
         assert_end_padded(X)
@@ -86,6 +93,7 @@ def _japanese_vowels_end_padded(_, ns):
 # Stated results that are not reprs: (page, comment) -> check(value of the line, namespace).
 CLAIMS = {
     ("README.md", "NaN end-padded"): _japanese_vowels_end_padded,
+    ("README.md", "token accuracy: 1.0"): _token_accuracy,
     ("user_guide.md", "(2, 5, 2), X[0, 3:] is NaN"): _padded_example,
     ("generator.md", "(1, n_classes), columns follow classes_"): _proba_of_classes,
     ("generator.md", "mean log-likelihood per token, nats"): _score_in_nats,
