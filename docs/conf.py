@@ -1,0 +1,112 @@
+"""Sphinx configuration of the skrnn documentation site.
+
+Build it from the repository root (see README.md, "Development")::
+
+    sphinx-build -W --keep-going -b html docs docs/_build/html
+
+Environment variables:
+
+``SKRNN_GALLERY_PATTERN``
+    A regular expression: only the gallery examples whose path matches it are
+    executed (default ``/plot_``: all of them). The others still get a page, with their
+    code and text but no figures. CI sets it to run one fast example.
+``SKRNN_DOCS_INTERSPHINX``
+    Set to ``1`` to link numpy, scipy, scikit-learn and Python names to their own
+    documentation. intersphinx downloads each project's ``objects.inv`` at build time,
+    which fails (a warning, so an error under ``-W``) on a machine without internet
+    access, so it is off by default: the names then render as plain code.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# Document the skrnn of this checkout, whatever skrnn the interpreter has installed.
+sys.path.insert(0, str(ROOT))
+
+import skrnn  # noqa: E402
+
+project = "skrnn"
+author = "The skrnn developers"
+copyright = "the skrnn developers"
+release = skrnn.__version__
+version = release
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "myst_parser",
+    "sphinx_gallery.gen_gallery",
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+root_doc = "index"
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py",
+                    "auto_examples/*.zip", "auto_examples/*.md5", "auto_examples/*.json",
+                    "sg_execution_times.rst"]
+default_role = "literal"
+
+# -- API pages ------------------------------------------------------------------------
+autosummary_generate = True
+autodoc_default_options = {"members": True, "inherited-members": True}
+# numpydoc writes the members of a class itself (its Methods table and Attributes).
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_attributes_as_param_list = True
+numpydoc_xref_param_type = False
+
+# -- Markdown pages (the user guide stays Markdown) -----------------------------------
+myst_enable_extensions = ["dollarmath", "colon_fence"]
+# The pages link each other's sections as page.md#section-title.
+myst_heading_anchors = 3
+
+# -- Gallery --------------------------------------------------------------------------
+sphinx_gallery_conf = {
+    "examples_dirs": str(ROOT / "examples"),
+    "gallery_dirs": "auto_examples",
+    # "Examples using X" on every API page.
+    "doc_module": ("skrnn",),
+    "backreferences_dir": "generated/backreferences",
+    "reference_url": {"skrnn": None},
+    # Only plot_*.py files are gallery examples; the other scripts in examples/ are
+    # command-line programs with their own arguments (linked from the gallery header).
+    "ignore_pattern": r"(^|/)(?!plot_)[^/]*\.py$",
+    "filename_pattern": os.environ.get("SKRNN_GALLERY_PATTERN", "/plot_"),
+    "download_all_examples": False,
+    "within_subsection_order": "FileNameSortKey",
+    "remove_config_comments": True,
+    "matplotlib_animations": False,
+    "show_memory": False,
+    "min_reported_time": 1,
+    "write_computation_times": False,
+}
+
+# -- Links to other projects' documentation -------------------------------------------
+intersphinx_mapping = {}
+if os.environ.get("SKRNN_DOCS_INTERSPHINX") == "1":
+    intersphinx_mapping = {
+        "python": ("https://docs.python.org/3", None),
+        "numpy": ("https://numpy.org/doc/stable/", None),
+        "scipy": ("https://docs.scipy.org/doc/scipy/", None),
+        "sklearn": ("https://scikit-learn.org/stable/", None),
+    }
+
+# -- HTML -----------------------------------------------------------------------------
+html_theme = "pydata_sphinx_theme"
+html_title = f"skrnn {release}"
+html_static_path = []
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "header_links_before_dropdown": 6,
+    "secondary_sidebar_items": ["page-toc"],
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version", "theme-version"],
+}
+html_sidebars = {"install": [], "index": []}
+html_show_sourcelink = False
