@@ -18,6 +18,7 @@ Environment variables:
 """
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -72,7 +73,6 @@ sphinx_gallery_conf = {
     # "Examples using X" on every API page.
     "doc_module": ("skrnn",),
     "backreferences_dir": "generated/backreferences",
-    "reference_url": {"skrnn": None},
     # Only plot_*.py files are gallery examples; the other scripts in examples/ are
     # command-line programs with their own arguments (linked from the gallery header).
     "ignore_pattern": r"(^|/)(?!plot_)[^/]*\.py$",
@@ -110,3 +110,23 @@ html_theme_options = {
 }
 html_sidebars = {"install": [], "index": []}
 html_show_sourcelink = False
+
+
+# -- Inherited scikit-learn methods ---------------------------------------------------
+# The API pages show the methods the estimators inherit from scikit-learn (score,
+# get_params, set_output, ...), with scikit-learn's docstrings. Those cite labels and
+# glossary terms of scikit-learn's own site (:ref:`metadata_routing`,
+# :term:`meta-estimator`), which only intersphinx can resolve. Without it, they are
+# written as plain text instead of broken references.
+_SKLEARN_ROLE = re.compile(r":(?:ref|term):`([^`<]*?)\s*(?:<[^`>]*>)?`")
+
+
+def _plain_sklearn_references(app, what, name, obj, options, lines):
+    module = getattr(obj, "__module__", None) or ""
+    if "sklearn" in intersphinx_mapping or not module.startswith("sklearn"):
+        return
+    lines[:] = [_SKLEARN_ROLE.sub(lambda m: m.group(1) or "", line) for line in lines]
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _plain_sklearn_references)

@@ -25,7 +25,11 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results.json"
+try:
+    EXAMPLES = Path(__file__).resolve().parent
+except NameError:  # the docs build runs examples in their folder, without __file__
+    EXAMPLES = Path.cwd()
+RESULTS = EXAMPLES.parent / "benchmarks" / "results.json"
 run = json.loads(RESULTS.read_text(encoding="utf-8"))
 machine = run["machine"]
 print(f"{machine['cpu']}, {machine['cores']} cores, {machine['blas']}; "
