@@ -54,6 +54,10 @@ default_role = "literal"
 
 # -- API pages ------------------------------------------------------------------------
 autosummary_generate = True
+# Signatures show defaults as written (dtype=np.float32), not as repr'd.
+autodoc_preserve_defaults = True
+# The page's table of contents names methods "fit()", not "RNNClassifier.fit()".
+toc_object_entries_show_parents = "hide"
 autodoc_default_options = {"members": True, "inherited-members": True}
 # numpydoc writes the members of a class itself (its Methods table and Attributes).
 numpydoc_show_class_members = False
@@ -108,7 +112,10 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version", "theme-version"],
 }
-html_sidebars = {"install": [], "index": []}
+# Code and signatures need the width: the API pages and the examples have no left
+# sidebar (the header's tabs, breadcrumbs and previous/next links navigate them).
+html_sidebars = {"index": [], "install": [], "api": [], "generated/*": [],
+                 "auto_examples/*": []}
 html_show_sourcelink = False
 
 
@@ -125,7 +132,13 @@ def _plain_sklearn_references(app, what, name, obj, options, lines):
     module = getattr(obj, "__module__", None) or ""
     if "sklearn" in intersphinx_mapping or not module.startswith("sklearn"):
         return
-    lines[:] = [_SKLEARN_ROLE.sub(lambda m: m.group(1) or "", line) for line in lines]
+    lines[:] = [_SKLEARN_ROLE.sub(_plain_text, line) for line in lines]
+
+
+def _plain_text(match):
+    text = match.group(1) or ""
+    # "check User Guide on how ...": the guide meant is scikit-learn's, not ours.
+    return "scikit-learn's User Guide" if text.lower() == "user guide" else text
 
 
 def setup(app):

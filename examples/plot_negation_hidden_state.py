@@ -75,35 +75,36 @@ print("the recomputed final states give predict_proba's probabilities")
 # %%
 # Draw them
 # ---------
-# One row per word, one column per hidden unit. The units are sorted by how much
-# they push the output towards "positive" (their weight ``W_y[:, 1] - W_y[:, 0]``),
-# so that units voting "negative" are on the left and units voting "positive" on the
-# right. The first three rows of the two sentences are the same words, hence the
-# same states; the last word lands on different states, and the column on the right
-# adds the units' votes up: ``h_t @ (W_y[:, 1] - W_y[:, 0])``, the evidence for
-# "positive" (the log-odds, less a constant bias) had the sentence ended there.
+# One row per word, one column per hidden unit. The first three words of the two
+# sentences are the same, and so are their states. The units are sorted by how
+# differently the two sentences leave them after the last word (``h_T`` after "bad"
+# minus ``h_T`` after "good"), so the last rows show where the sentences part.
+# The column on the right adds up what the units say at each word:
+# ``h_t @ (W_y[:, 1] - W_y[:, 0])`` is the evidence for "positive" (the log-odds
+# less a constant bias) had the sentence ended there.
 vote = W_y[:, 1] - W_y[:, 0]
-order = np.argsort(vote)
+order = np.argsort(states[sentences[1]][-1] - states[sentences[0]][-1])
+limit = np.abs(np.concatenate([states[s] @ vote for s in sentences])).max()
 fig, axes = plt.subplots(2, 2, figsize=(9, 4.6), layout="constrained",
-                         gridspec_kw={"width_ratios": [12, 1]})
+                         gridspec_kw={"width_ratios": [14, 1]})
 for (ax_h, ax_v), sentence in zip(axes, sentences):
     H = states[sentence]
     words = sentence.split()
     image = ax_h.imshow(H[:, order], aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1,
                         interpolation="nearest")
     ax_h.set_yticks(range(len(words)), words)
+    ax_h.set_xticks([])
     ax_h.set_title(f'"{sentence}"', loc="left")
-    evidence = (H @ vote)[:, None]
-    limit = np.abs(np.concatenate([states[s] @ vote for s in sentences])).max()
-    ax_v.imshow(evidence, aspect="auto", cmap="PiYG", vmin=-limit, vmax=limit)
-    for t, value in enumerate(evidence[:, 0]):
-        ax_v.text(0, t, f"{value:+.1f}", ha="center", va="center", fontsize=8)
+    evidence = H @ vote
+    ax_v.imshow(evidence[:, None], aspect="auto", cmap="PiYG", vmin=-limit, vmax=limit)
+    for t, value in enumerate(evidence):
+        ax_v.text(0, t, f"{value:+.1f}", ha="center", va="center", fontsize=9,
+                  color="white" if abs(value) > 0.6 * limit else "black")
     ax_v.set_xticks([])
     ax_v.set_yticks([])
-axes[1, 0].set_xlabel('hidden units, from "negative" voters (left) to "positive" '
-                      "voters (right)")
-axes[0, 1].set_title("vote")
-fig.colorbar(image, ax=axes[:, 0], label="h_t", shrink=0.8)
+axes[0, 1].set_title("evidence")
+axes[1, 0].set_xlabel("hidden units (64), sorted by h_T(not bad) - h_T(not good)")
+fig.colorbar(image, ax=axes, label="h_t", shrink=0.7, pad=0.02)
 plt.show()
 
 # %%
@@ -111,8 +112,8 @@ plt.show()
 # ---------------------------------
 # The same story through the public API alone: ``predict_proba`` on each prefix of a
 # sentence reads it from a zero state up to that word, so it gives P(positive)
-# after every word. "not" alone moves little; "good" and "bad" move it, in the
-# directions "not" has set.
+# after every word. Until the last word the model hedges; the last word decides,
+# and "good" and "bad" push it to opposite ends in the direction "not" has set.
 fig, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
 for sentence in sentences:
     words = sentence.split()
