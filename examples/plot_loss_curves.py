@@ -37,8 +37,12 @@ for cell in ["rnn", "lstm", "gru"]:
 # %%
 # Plot the histories
 # ------------------
-# The training loss (left, log scale) keeps falling after the validation accuracy
-# (right) has levelled off. A dot marks each model's highest validation accuracy.
+# The gated cells (LSTM, GRU) keep lowering their training loss (left, log scale)
+# after their validation accuracy (right) has levelled off; the vanilla cell's loss
+# is noisier and stalls near 0.2. The validation set is 54 recordings, so one more
+# recording recognised is a step of 0.019. A dot marks each model's highest
+# validation accuracy; training stops ``n_iter_no_change=10`` epochs without an
+# improvement after it.
 fig, (ax_loss, ax_val) = plt.subplots(1, 2, figsize=(9, 3.8), layout="constrained")
 for cell, clf in models.items():
     epochs = range(1, clf.n_iter_ + 1)

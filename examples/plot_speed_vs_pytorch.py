@@ -24,6 +24,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.patches import Patch
 
 try:
     EXAMPLES = Path(__file__).resolve().parent
@@ -35,6 +36,10 @@ machine = run["machine"]
 print(f"{machine['cpu']}, {machine['cores']} cores, {machine['blas']}; "
       f"NumPy {machine['numpy']}, PyTorch {machine['torch']}, {machine['threads']} threads")
 print(f"command: {machine['command']} ({machine['seconds'] / 60:.0f} minutes)")
+# A load average above 1 on two cores means other work shared the machine during the
+# run: absolute times are then inflated, and the ratios noisier.
+print(f"load average (1 min): {machine['load_average'][0]:.2f} at the start, "
+      f"{machine['load_average_end'][0]:.2f} at the end")
 
 results = run["results"]
 for r in results:
@@ -63,9 +68,8 @@ ax.axvline(1.0, color="black", linewidth=1)
 ax.set_yticks(y, names)
 ax.set_xlabel("PyTorch time / skrnn time (> 1: skrnn is faster)")
 ax.set_title("skrnn against PyTorch CPU, same machine and threads")
-for kind, color in kinds.items():
-    ax.barh([], [], color=color, label=kind)
-ax.legend(title="workload", loc="lower right")
+ax.legend(handles=[Patch(color=color, label=kind) for kind, color in kinds.items()],
+          title="workload", loc="lower right")
 plt.show()
 
 # %%

@@ -58,9 +58,10 @@ print(f"{clf.n_iter_} epochs; test accuracy {clf.score(X_test, y_test):.3f} "
 # --------------------
 # Rows are the true speakers, columns the predicted ones, each row normalised to
 # sum to 1: the diagonal is the share of a speaker's recordings recognised.
-disp = ConfusionMatrixDisplay.from_estimator(clf, X_test, y_test, normalize="true",
-                                             values_format=".2f", cmap="Blues",
-                                             colorbar=False)
-disp.ax_.set_title("JapaneseVowels test set, GRU (64 units)")
-disp.figure_.set_size_inches(6, 5.5)
+fig, ax = plt.subplots(figsize=(5.5, 5), layout="constrained")
+ConfusionMatrixDisplay.from_estimator(clf, X_test, y_test, normalize="true",
+                                      values_format=".2f", cmap="Blues", colorbar=False,
+                                      ax=ax)
+ax.set(title="JapaneseVowels test set, GRU (64 units)", xlabel="predicted speaker",
+       ylabel="true speaker")
 plt.show()
