@@ -169,6 +169,11 @@ def load_negation_sentiment(*, return_X_y=False):
     (X_train, X_test, y_train, y_test) : tuple
         Returned when ``return_X_y`` is True.
 
+    See Also
+    --------
+    load_rotten_tomatoes : 12,808 review snippets labelled the same way.
+    skrnn.SequenceVectorizer : Turns the sentences into token-id sequences.
+
     Examples
     --------
     >>> from skrnn.datasets import load_negation_sentiment
@@ -226,6 +231,11 @@ def load_rotten_tomatoes(*, return_X_y=False):
     (data, target) : tuple
         Returned when ``return_X_y`` is True.
 
+    See Also
+    --------
+    load_negation_sentiment : 78 short phrases where negation decides the label.
+    skrnn.SequenceVectorizer : Turns the snippets into token-id sequences.
+
     Examples
     --------
     >>> from skrnn.datasets import load_rotten_tomatoes
@@ -278,6 +288,10 @@ def load_tinyshakespeare():
     -------
     text : str
         The whole corpus, exactly as published (``"\\n"`` line endings).
+
+    See Also
+    --------
+    skrnn.RNNSequenceGenerator : A character model to fit on the text.
 
     Examples
     --------
@@ -452,6 +466,11 @@ def load_japanese_vowels(*, return_X_y=False):
     (X_train, X_test, y_train, y_test) : tuple
         Returned when ``return_X_y`` is True.
 
+    See Also
+    --------
+    load_gunpoint : A univariate series of the same archive.
+    skrnn.pad_sequences : End-pads ragged series into the same form.
+
     Examples
     --------
     >>> import numpy as np
@@ -497,6 +516,10 @@ def load_gunpoint(*, return_X_y=False):
 
     (X_train, X_test, y_train, y_test) : tuple
         Returned when ``return_X_y`` is True.
+
+    See Also
+    --------
+    load_japanese_vowels : A multivariate, variable-length series of the same archive.
 
     Examples
     --------
