@@ -25,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # Document the skrnn of this checkout, whatever skrnn the interpreter has installed.
 sys.path.insert(0, str(ROOT))
+# This site's own small extensions (the gallery's order).
+sys.path.insert(0, str(Path(__file__).resolve().parent / "sphinxext"))
 
 import skrnn  # noqa: E402
 
@@ -82,7 +84,7 @@ sphinx_gallery_conf = {
     "ignore_pattern": r"(^|/)(?!plot_)[^/]*\.py$",
     "filename_pattern": os.environ.get("SKRNN_GALLERY_PATTERN", "/plot_"),
     "download_all_examples": False,
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "gallery_order.StoryOrder",
     "remove_config_comments": True,
     "matplotlib_animations": False,
     "show_memory": False,

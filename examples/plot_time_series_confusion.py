@@ -18,6 +18,7 @@ baselines over several seeds.
 # %%
 # The data
 # --------
+# sphinx_gallery_thumbnail_number = 2
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.metrics import ConfusionMatrixDisplay
