@@ -53,6 +53,9 @@ exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py",
                     "auto_examples/*.zip", "auto_examples/*.md5", "auto_examples/*.json",
                     "sg_execution_times.rst"]
 default_role = "literal"
+# Unlabelled code blocks are the user guide's equations and shell lines: no Python
+# colouring (``class`` in "classifier: class probabilities" is not a keyword).
+highlight_language = "text"
 
 # -- API pages ------------------------------------------------------------------------
 autosummary_generate = True
@@ -60,7 +63,6 @@ autosummary_generate = True
 autodoc_preserve_defaults = True
 # The page's table of contents names methods "fit()", not "RNNClassifier.fit()".
 toc_object_entries_show_parents = "hide"
-autodoc_default_options = {"members": True, "inherited-members": True}
 # numpydoc writes the members of a class itself (its Methods table and Attributes).
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
@@ -114,10 +116,10 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version", "theme-version"],
 }
-# Code and signatures need the width: the API pages and the examples have no left
-# sidebar (the header's tabs, breadcrumbs and previous/next links navigate them).
-html_sidebars = {"index": [], "install": [], "api": [], "generated/*": [],
-                 "auto_examples/*": []}
+# Code, equations and signatures need the width (the user guide's code lines are up to
+# 90 characters): no page has a left sidebar. The site is small enough for the header's
+# tabs, the breadcrumbs, the user guide's landing page and the previous/next links.
+html_sidebars = {"**": []}
 html_show_sourcelink = False
 
 
