@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 # This site's own small extensions (the gallery's order).
 sys.path.insert(0, str(Path(__file__).resolve().parent / "sphinxext"))
 
-import skrnn  # noqa: E402
+import skrnn
 
 project = "skrnn"
 author = "The skrnn developers"
@@ -107,7 +107,8 @@ if os.environ.get("SKRNN_DOCS_INTERSPHINX") == "1":
 # -- HTML -----------------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = f"skrnn {release}"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["skrnn.css"]
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,

@@ -5,7 +5,7 @@ A character model learning to write
 A character-level language model reads text one character at a time and, at every
 step, predicts the next one: the char-rnn of Andrej Karpathy's *The Unreasonable
 Effectiveness of Recurrent Neural Networks*, here :class:`~skrnn.RNNSequenceGenerator`
-on the first 200,000 characters of Shakespeare (``skrnn.datasets.load_tinyshakespeare``).
+on the first 200,000 characters (by default) of Shakespeare (``skrnn.datasets.load_tinyshakespeare``).
 
 With ``warm_start=True`` and ``max_iter=1`` every call to ``fit`` trains one more
 epoch from where the previous call stopped (weights *and* Adam's state), so that we
@@ -25,6 +25,7 @@ study.
 # 10,000 characters that follow it. Bits per character is the cross-entropy in base
 # 2: a model that knew nothing but the 62 symbols would score log2(62) = 5.95.
 import os
+import textwrap
 import warnings
 
 import matplotlib.pyplot as plt
@@ -34,8 +35,8 @@ from sklearn.exceptions import ConvergenceWarning
 from skrnn import RNNSequenceGenerator
 from skrnn.datasets import load_tinyshakespeare
 
-n_chars = int(os.environ.get("SKRNN_EXAMPLE_CHARS", 200_000))
-n_epochs = int(os.environ.get("SKRNN_EXAMPLE_EPOCHS", 10))
+n_chars = int(os.environ.get("SKRNN_EXAMPLE_CHARS", "200000"))
+n_epochs = int(os.environ.get("SKRNN_EXAMPLE_EPOCHS", "10"))
 text = load_tinyshakespeare()
 train, valid = text[:n_chars], text[n_chars:n_chars + 10_000]
 print(f"{len(train):,} training characters ({len(set(train))} symbols), "
@@ -68,11 +69,12 @@ with warnings.catch_warnings():
 # --------------
 # After one epoch the model has the shape of the text (names in capitals followed by
 # a colon, short lines) and some frequent words; later samples have more real words
-# and more plausible line breaks.
-for epoch in sorted({1, 2, n_epochs // 2, n_epochs} - {0}):
+# and fewer invented ones. Long lines are wrapped here for reading.
+for epoch in sorted({1, (n_epochs + 1) // 2, n_epochs}):
     print(f"--- after {epoch} epoch{'s' if epoch > 1 else ''} "
           f"({valid_bits[epoch - 1]:.2f} bits per character) ---")
-    print(samples[epoch])
+    for line in samples[epoch].split("\n"):
+        print(textwrap.fill(line, width=80) if line else "")
     print()
 
 # %%
@@ -81,10 +83,11 @@ for epoch in sorted({1, 2, n_epochs // 2, n_epochs} - {0}):
 # ``loss_curve_`` holds the mean training loss of each epoch in nats (divide by
 # ln 2 for bits); :meth:`~skrnn.RNNSequenceGenerator.loss` with ``unit="bits"``
 # measures the validation text. The gap between the two grows as the small model
-# starts to learn its 200,000 characters by heart.
+# starts to learn its training text by heart.
 epochs = np.arange(1, n_epochs + 1)
 fig, ax = plt.subplots(figsize=(6, 3.5), layout="constrained")
-ax.plot(epochs, np.array(gen.loss_curve_) / np.log(2), "o-", label="training (mean over the epoch)")
+ax.plot(epochs, np.array(gen.loss_curve_) / np.log(2), "o-",
+        label="training (mean over the epoch)")
 ax.plot(epochs, valid_bits, "o-", label="validation (after the epoch)")
 ax.set(xlabel="epoch", ylabel="bits per character",
        title=f"RNNSequenceGenerator, 128 units, {len(train):,} characters")

@@ -22,7 +22,8 @@ import skrnn.datasets
 
 ROOT = Path(__file__).resolve().parents[1]
 GALLERY = sorted((ROOT / "examples").glob("plot_*.py"))
-DOCS_COMMAND = 'pip install -e ".[docs]" && sphinx-build -W --keep-going -b html docs docs/_build/html'
+DOCS_COMMAND = ('pip install -e ".[docs]" && '
+                'sphinx-build -W --keep-going -b html docs docs/_build/html')
 
 
 def test_api_page_lists_every_public_name():
@@ -75,7 +76,7 @@ def test_docs_build_without_warnings(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", "docs",
          "docs/_build/html"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     html = tmp_path / "docs" / "_build" / "html"
     assert (html / "generated" / "skrnn.RNNClassifier.html").exists()

@@ -14,8 +14,8 @@ import pytest
 
 validate = pytest.importorskip("numpydoc.validate").validate
 
-import skrnn  # noqa: E402
-import skrnn.datasets  # noqa: E402
+import skrnn
+import skrnn.datasets
 
 # Checks turned off everywhere, and why.
 SKIPPED_CHECKS = {
