@@ -10,6 +10,7 @@ STORY = [
     "plot_loss_curves.py",
     "plot_text_generation.py",
     "plot_time_series_confusion.py",
+    "plot_regression_ragged.py",
     "plot_speed_vs_pytorch.py",
 ]
 
