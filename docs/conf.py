@@ -91,7 +91,6 @@ sphinx_gallery_conf = {
     "matplotlib_animations": False,
     "show_memory": False,
     "min_reported_time": 1,
-    "write_computation_times": False,
 }
 
 # -- Links to other projects' documentation -------------------------------------------
