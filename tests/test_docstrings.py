@@ -19,6 +19,9 @@ import skrnn.datasets
 
 # Checks turned off everywhere, and why.
 SKIPPED_CHECKS = {
+    # The summary starts on the line of the opening quotes (PEP 257), as everywhere in
+    # skrnn. numpydoc accepts that since 1.11; earlier versions want the next line.
+    "GL01",
     # An extended summary is welcome, not required: a one-line summary says all there
     # is to say about many methods (scikit-learn turns it off too).
     "ES01",
