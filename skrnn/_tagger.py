@@ -40,28 +40,46 @@ class RNNSequenceTagger(BaseRNN):
     activation : {"tanh", "relu"}, default="tanh"
         Nonlinearity of the vanilla cell. Ignored by LSTM and GRU.
     solver : {"adam", "sgd", "adagrad", "rmsprop"}, default="adam"
+        Optimizer.
     alpha : float, default=1e-5
         L2 penalty on the weights, ``0.5 * alpha * ||W||^2 / n`` per batch, where ``n``
         is the batch's total step weight (its number of real steps when unweighted).
     batch_size : int or "auto", default=16
         Sequences per minibatch.
     learning_rate_init : float, default=0.005
+        Step size of the optimizer.
     max_iter : int, default=12
         Maximum number of epochs.
     clip_norm : float or None, default=5.0
         Global gradient-norm clipping; ``None`` disables it.
     tol : float, default=1e-4
+        Improvement below which an epoch counts as no improvement.
     n_iter_no_change : int, default=3
+        Stop after this many epochs without improvement of the training loss (or of
+        the validation score with ``early_stopping``).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the sequences and stop when their token
         accuracy stops improving; the best weights are kept.
     validation_fraction : float, default=0.1
+        Share of the sequences held out for early stopping.
     warm_start : bool, default=False
+        Continue from the previous fit's weights and optimizer state.
     random_state : int, RandomState instance or None, default=None
         The same integer gives bit-identical models.
     verbose : int, default=0
-    momentum, nesterovs_momentum, beta_1, beta_2, epsilon, rho
-        Optimizer settings, as in :class:`RNNClassifier`.
+        Print one line per epoch: loss, validation score, seconds.
+    momentum : float, default=0.9
+        Momentum of ``"sgd"``.
+    nesterovs_momentum : bool, default=True
+        Nesterov momentum for ``"sgd"``.
+    beta_1 : float, default=0.9
+        Decay rate of Adam's first moment estimate.
+    beta_2 : float, default=0.999
+        Decay rate of Adam's second moment estimate.
+    epsilon : float, default=1e-8
+        Numerical stability term of adam, adagrad and rmsprop.
+    rho : float, default=0.9
+        Decay of rmsprop's average of squared gradients.
     class_weight : dict, "balanced" or None, default=None
         Weights of the labels in the loss (per step), multiplied with ``sample_weight``.
     bidirectional : bool, default=True
@@ -86,6 +104,7 @@ class RNNSequenceTagger(BaseRNN):
     vocab_size : int or None, default=None
         For token-id input: size of the vocabulary (``None``: largest id + 1).
     dtype : {np.float32, np.float64}, default=np.float32
+        Floating point type of weights and computations.
 
     Attributes
     ----------
@@ -105,6 +124,11 @@ class RNNSequenceTagger(BaseRNN):
         (n_words, embedding_size) and the character network (``"char.*"``).
     n_iter_, t_, loss_curve_, best_loss_, validation_scores_, best_validation_score_
         As in :class:`RNNClassifier`; validation scores are token accuracies.
+
+    See Also
+    --------
+    RNNClassifier : One label per sequence.
+    SequenceVectorizer : Text to token-id sequences.
 
     Notes
     -----
@@ -359,6 +383,7 @@ class RNNSequenceTagger(BaseRNN):
         Returns
         -------
         self : RNNSequenceTagger
+            The fitted tagger.
         """
         return self._fit(X, y, sample_weight=sample_weight)
 
@@ -368,9 +393,21 @@ class RNNSequenceTagger(BaseRNN):
         The first call learns the vocabulary (token strings) and needs ``classes``, all
         the labels.
 
+        Parameters
+        ----------
+        X : list of list of str, or array-like of shape (n_samples, n_timesteps[, n_features])
+            Token strings, token ids (-1 end-padded) or float sequences (NaN end-padded).
+        y : list of array-like, or array-like of shape (n_samples, n_timesteps)
+            One label per step of every sequence.
+        classes : array-like of shape (n_classes,), default=None
+            All labels; required on the first call, optional (and checked) later.
+        sample_weight : array-like of shape (n_samples,) or float, default=None
+            Weight of each sequence in the loss, as in :meth:`fit`.
+
         Returns
         -------
         self : RNNSequenceTagger
+            The updated tagger.
         """
         if not hasattr(self, "params_") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
@@ -382,15 +419,17 @@ class RNNSequenceTagger(BaseRNN):
         return self._predict_outputs(seqs), np.asarray(seqs.lengths)
 
     def predict(self, X):
-        """Labels of every step: a list with one array of ``length_i`` labels per sequence.
+        """Tag every step: one array of ``length_i`` labels per sequence.
 
         Parameters
         ----------
         X : list of list of str, or array-like of shape (n_samples, n_timesteps[, n_features])
+            Token strings, token ids (-1 end-padded) or float sequences (NaN end-padded).
 
         Returns
         -------
         y : list of ndarray
+            The most likely label of every real step, sequence by sequence.
         """
         check_is_fitted(self)
         logits, lengths = self._sequence_outputs(X)
@@ -401,11 +440,15 @@ class RNNSequenceTagger(BaseRNN):
     def predict_proba(self, X):
         """Label probabilities of every step: one (length_i, n_classes) array per sequence.
 
-        Columns follow ``classes_``.
+        Parameters
+        ----------
+        X : list of list of str, or array-like of shape (n_samples, n_timesteps[, n_features])
+            Token strings, token ids (-1 end-padded) or float sequences (NaN end-padded).
 
         Returns
         -------
         proba : list of ndarray
+            One (length_i, n_classes) array per sequence; columns follow ``classes_``.
         """
         check_is_fitted(self)
         logits, lengths = self._sequence_outputs(X)
@@ -417,14 +460,17 @@ class RNNSequenceTagger(BaseRNN):
 
         Parameters
         ----------
-        X : as in :meth:`predict`
+        X : list of list of str, or array-like of shape (n_samples, n_timesteps[, n_features])
+            Sequences, as in :meth:`predict`.
         y : list of array-like, or 2-D array-like
             True labels, as in :meth:`fit`; a label not in ``classes_`` is an error.
         sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sequence (of each of its steps) in the mean.
 
         Returns
         -------
         score : float
+            Share of the real steps whose predicted label is the true one.
         """
         check_is_fitted(self)
         logits, lengths = self._sequence_outputs(X)

@@ -49,6 +49,11 @@ def pad_sequences(sequences, *, max_len=None, dtype=None, value=None, truncating
         Integer ids padded with -1 (2-D), or float values padded with NaN. Float
         sequences given as 1-D are univariate and come back 3-D with one feature.
 
+    See Also
+    --------
+    SequenceVectorizer : Encodes text as the same end-padded token-id array.
+    RNNClassifier : Takes the padded array as ``X``.
+
     Examples
     --------
     >>> from skrnn import pad_sequences

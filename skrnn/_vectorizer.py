@@ -550,7 +550,7 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         ]
 
     def get_feature_names_out(self, input_features=None):
-        """Tokens of the vocabulary, ordered by id.
+        """Get the tokens of the vocabulary, ordered by id.
 
         Parameters
         ----------

@@ -170,6 +170,11 @@ def load_negation_sentiment(*, return_X_y=False):
     (X_train, X_test, y_train, y_test) : tuple
         Returned when ``return_X_y`` is True.
 
+    See Also
+    --------
+    load_rotten_tomatoes : 12,808 review snippets labelled the same way.
+    skrnn.SequenceVectorizer : Turns the sentences into token-id sequences.
+
     Examples
     --------
     >>> from skrnn.datasets import load_negation_sentiment
@@ -227,6 +232,11 @@ def load_rotten_tomatoes(*, return_X_y=False):
     (data, target) : tuple
         Returned when ``return_X_y`` is True.
 
+    See Also
+    --------
+    load_negation_sentiment : 78 short phrases where negation decides the label.
+    skrnn.SequenceVectorizer : Turns the snippets into token-id sequences.
+
     Examples
     --------
     >>> from skrnn.datasets import load_rotten_tomatoes
@@ -279,6 +289,10 @@ def load_tinyshakespeare():
     -------
     text : str
         The whole corpus, exactly as published (``"\\n"`` line endings).
+
+    See Also
+    --------
+    skrnn.RNNSequenceGenerator : A character model to fit on the text.
 
     Examples
     --------
@@ -465,6 +479,11 @@ def load_japanese_vowels(*, return_X_y=False):
     (X_train, X_test, y_train, y_test) : tuple
         Returned when ``return_X_y`` is True.
 
+    See Also
+    --------
+    load_gunpoint : A univariate series of the same archive.
+    skrnn.pad_sequences : End-pads ragged series into the same form.
+
     Examples
     --------
     >>> import numpy as np
@@ -510,6 +529,10 @@ def load_gunpoint(*, return_X_y=False):
 
     (X_train, X_test, y_train, y_test) : tuple
         Returned when ``return_X_y`` is True.
+
+    See Also
+    --------
+    load_japanese_vowels : A multivariate, variable-length series of the same archive.
 
     Examples
     --------
@@ -604,6 +627,10 @@ def load_turkish_web_treebank(*, tagset="upos", return_X_y=False):
 
     (X_train, X_test, y_train, y_test) : tuple
         Returned when ``return_X_y`` is True.
+
+    See Also
+    --------
+    skrnn.RNNSequenceTagger : The estimator this data set is for.
 
     Examples
     --------
