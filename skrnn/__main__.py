@@ -109,7 +109,12 @@ def _build_parser():
         "text with one.")
     parser.add_argument("--version", action="version", version=f"skrnn {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_train(commands)
+    _add_generate(commands)
+    return parser
 
+
+def _add_train(commands):
     train = commands.add_parser(
         "train", help="fit an RNNSequenceGenerator on a text file and save it",
         description="Fit an RNNSequenceGenerator on a text file and save it (joblib or "
@@ -161,6 +166,8 @@ def _build_parser():
                        help="seed: the same seed gives the same model (without --max-time)")
     train.add_argument("--quiet", action="store_true", help="no progress lines")
 
+
+def _add_generate(commands):
     gen = commands.add_parser(
         "generate", help="continue a prefix with a saved model",
         description="Load a model saved by 'skrnn train' (joblib or skops) and print the "
@@ -178,7 +185,6 @@ def _build_parser():
                      help="seed of the draws: the same seed gives the same text")
     gen.add_argument("--stop", default=None,
                      help="end early once the generated text contains this string")
-    return parser
 
 
 # --------------------------------------------------------------------------- files
