@@ -178,7 +178,6 @@ def char_table(types, max_chars, alphabet=None):
     if alphabet is None:
         alphabet = np.unique(codes[codes != 0])
     head = max_chars // 2
-    tail = max_chars - head
     cols = np.arange(max_chars)[None, :]
     # position read into column j: j for the head, len - max_chars + j for the tail
     long = lengths[:, None] > max_chars

@@ -1,6 +1,7 @@
 """RNNSequenceTagger: one label per step (many-to-many classification)."""
 
 import itertools
+import math
 
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
@@ -571,7 +572,7 @@ def _is_padding(values):
         return np.isnan(values)
     if values.dtype.kind in "US":
         return values == values.dtype.type("")
-    return np.array([v is None or (isinstance(v, float) and v != v) or
+    return np.array([v is None or (isinstance(v, float) and math.isnan(v)) or
                      (isinstance(v, str) and v == "") for v in values.ravel()],
                     dtype=bool).reshape(values.shape)
 

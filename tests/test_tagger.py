@@ -170,8 +170,8 @@ def _toy(n=60, seed=0):
 
 
 def _small(**kw):
-    params = dict(hidden_layer_sizes=(8,), embedding_size=4, char_hidden_size=6,
-                  char_size=6, max_iter=30, learning_rate_init=0.02, random_state=0)
+    params = {"hidden_layer_sizes": (8,), "embedding_size": 4, "char_hidden_size": 6,
+              "char_size": 6, "max_iter": 30, "learning_rate_init": 0.02, "random_state": 0}
     params.update(kw)
     return RNNSequenceTagger(**params)
 
@@ -345,8 +345,8 @@ def test_failed_calls_leave_the_model_unchanged(fitted, toy):
         est.fit(np.zeros((3, 4)), np.zeros((3, 4)))  # another form of X
     assert est.n_iter_ == n_iter
     np.testing.assert_array_equal(est.vocabulary_, vocabulary)
-    for k in before:
-        np.testing.assert_array_equal(before[k], est.params_[k])
+    for k, value in before.items():
+        np.testing.assert_array_equal(value, est.params_[k])
 
 
 def test_predict_does_not_mutate(fitted, toy):
@@ -356,8 +356,8 @@ def test_predict_does_not_mutate(fitted, toy):
     b = fitted.predict_proba(X)
     for p, q in zip(a, b):
         np.testing.assert_array_equal(p, q)
-    for k in before:
-        np.testing.assert_array_equal(before[k], fitted.params_[k])
+    for k, value in before.items():
+        np.testing.assert_array_equal(value, fitted.params_[k])
 
 
 def test_predictions_in_chunks_equal_one_pass(fitted, toy, monkeypatch):
