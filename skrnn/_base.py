@@ -19,6 +19,7 @@ import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral
 
+import joblib
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
@@ -41,6 +42,7 @@ from ._params import (
     check_sample_weight,
     check_weight_sum,
 )
+from ._schedules import SCHEDULES, LearningRate
 from ._training import History, PaddedBatches, Progress, Step, check_finite_weights, run_epochs
 from ._validation import check_sequences, is_one_hot
 from ._workspace import Workspace
@@ -77,7 +79,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
 
     @abstractmethod
     def __init__(self, *, cell, hidden_layer_sizes, activation, solver, alpha, batch_size,
-                 learning_rate_init, max_iter, clip_norm, tol, n_iter_no_change,
+                 learning_rate, learning_rate_init, max_iter, clip_norm, tol, n_iter_no_change,
                  early_stopping, validation_fraction, warm_start, random_state, verbose,
                  momentum, nesterovs_momentum, beta_1, beta_2, epsilon, rho, vocab_size,
                  dtype, bidirectional=False):
@@ -87,6 +89,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
         self.max_iter = max_iter
         self.clip_norm = clip_norm
@@ -168,6 +171,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         check_option("cell", self.cell, tuple(CELLS))
         check_option("activation", self.activation, tuple(ACTIVATIONS))
         check_option("solver", self.solver, _optimizers.SOLVERS)
+        check_option("learning_rate", self.learning_rate, SCHEDULES)
         _check_sizes(self.hidden_layer_sizes)
         check_real("alpha", self.alpha, 0)
         if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
@@ -327,7 +331,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
     def _train(self, data, continuing, partial):
         name = type(self).__name__
         progress = self._progress()
-        params, opt, history, model = self._initial_state(data, continuing)
+        params, opt, history, model, last = self._initial_state(data, continuing)
         net = self._network(n_inputs=model["n_features_in_"],
                             n_outputs=data.attributes["_n_outputs_"],
                             architecture=model["_fitted_architecture"])
@@ -335,25 +339,32 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         # optimizer's ``params`` are views. The L2-penalised weights are one block of it.
         optimizer = _optimizers.Optimizer(self.solver, params, opt, self._hyper(),
                                           decayed=net.weight_names(params))
+        best = None if partial else optimizer.snapshot()
+        if last is not None:  # the same fit going on: from its last weights, not its best
+            optimizer.restore(optimizer.snapshot_of(last["params"], last["optimizer"]))
         train_idx, validate = np.arange(len(data.seqs)), None
         if self.early_stopping and not partial:
             train_idx, val = self._split(data, np.random.RandomState(history._seed))
             validate = functools.partial(self._score_validation, val, net)
         source = self._batches(data, train_idx)
         step = Step(net, optimizer, self._loss, self.alpha, self.clip_norm)
-        best, stopped = run_epochs(
+        rate = LearningRate(self.learning_rate, self.learning_rate_init, history._rate_scale)
+        stopped, last = run_epochs(
             step, source, history, n_epochs=1 if partial else self.max_iter, tol=self.tol,
             patience=None if partial else self.n_iter_no_change, validate=validate,
-            progress=progress, name=name)
+            progress=progress, name=name, rate=rate, keep_best=not partial, best=best)
         if history.n_iter_ == 0:
             # Interrupted before the first epoch ended: nothing usable to commit.
             if not continuing:
                 raise KeyboardInterrupt
             return self
-        if best is None:  # the last steps' weights (interrupted mid-epoch: not checked)
-            check_finite_weights(optimizer.vector, history.n_iter_, name)
-        self._commit(data.attributes, optimizer.params if best is None else best,
-                     optimizer, {**history.attributes(), **model})
+        # The last steps' weights when none were restored (interrupted mid-epoch).
+        check_finite_weights(optimizer.vector, history.n_iter_, name)
+        if last is not None:
+            last_params, last_state = optimizer.unpack(last)
+            last = {"params": last_params, "optimizer": last_state}
+        self._commit(data.attributes, optimizer.params, optimizer,
+                     {**history.attributes(), **model, "_last_state": last})
         if not partial and not stopped and history.n_iter_ >= self.max_iter:
             warnings.warn(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
@@ -390,8 +401,9 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         return train_idx, val
 
     def _initial_state(self, data, continuing):
-        """Working copies of (params, optimizer state, History, model facts): never the
-        fitted objects."""
+        """Working copies of (params, optimizer state, History, model facts, last state):
+        never the fitted objects. ``last`` is the last weights and optimizer state of a
+        fit that restored its best at the end, when this fit continues it (same data)."""
         if continuing:
             params = {k: v.copy() for k, v in self.params_.items()}
             opt = _copy_state(self._optimizer_state)
@@ -400,7 +412,12 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             model = {"n_features_in_": self.n_features_in_,
                      "_fitted_architecture": self._fitted_architecture,
                      "_input_kind": getattr(self, "_input_kind", None)}
-            return params, opt, History.resume(vars(self), self.early_stopping), model
+            key = _data_key(data)
+            last = getattr(self, "_last_state", None)
+            if key != getattr(self, "_data_key", None) or self.solver != self._optimizer_solver:
+                last = None  # new data, or a new solver: go on from the model as it is
+            history = History.resume(vars(self), self.early_stopping, key)
+            return params, opt, history, model, last
         seqs = data.seqs
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         n_inputs = seqs.n_features
@@ -419,7 +436,8 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         kind = "values" if seqs.kind == "dense" and not is_one_hot(seqs) else "tokens"
         model = {"n_features_in_": n_inputs, "_fitted_architecture": architecture,
                  "_input_kind": kind}
-        return params, opt, History.start(seed, self.early_stopping), model
+        history = History.start(seed, self.early_stopping, _data_key(data))
+        return params, opt, history, model, None
 
     def _step_product(self, n_samples):
         """Multiply-adds of one step's recurrent product (batch x H x G*H)."""
@@ -517,6 +535,13 @@ def _blas_threads_for(step_product):
     if _THREADPOOLS is None:
         _THREADPOOLS = ThreadpoolController()  # inspects the loaded libraries once
     return _THREADPOOLS.limit(limits=1, user_api="blas")
+
+
+def _data_key(data):
+    """A hash of the training data of a fit: continued fits compare best values on it."""
+    seqs = data.seqs
+    parts = [getattr(seqs, name, None) for name in ("data", "tokens", "lengths")]
+    return joblib.hash([type(seqs).__name__, len(seqs), parts, data.y, data.w])
 
 
 def _copy_state(state):

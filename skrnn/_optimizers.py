@@ -139,6 +139,30 @@ class Optimizer:
         self._grad[:n] += s
         return float(np.dot(w, w))
 
+    def snapshot(self):
+        """A copy of the weights and the solver's state, for :meth:`restore`."""
+        return (self.vector.copy(), {k: v.copy() for k, v in self._slots.items()},
+                self.state["t"])
+
+    def snapshot_of(self, params, state):
+        """A :meth:`snapshot` of other weights and solver state (dicts like ``params``)."""
+        return (self._pack(params), {k: self._pack(state[k]) for k in self._slots},
+                int(state["t"]))
+
+    def unpack(self, snapshot):
+        """(params, state) of a :meth:`snapshot`, as dicts of arrays of their own."""
+        vector, slots, t = snapshot
+        state = {"t": t, **{k: self._views(v.copy()) for k, v in slots.items()}}
+        return self._views(vector.copy()), state
+
+    def restore(self, snapshot):
+        """Set the weights and the solver's state back to a :meth:`snapshot`."""
+        vector, slots, t = snapshot
+        self.vector[...] = vector
+        for k, v in slots.items():
+            self._slots[k][...] = v
+        self.state["t"] = t
+
     def step(self, grads, clip_norm=None):
         """One update from ``grads`` (a dict like ``params``), clipped to ``clip_norm``.
 

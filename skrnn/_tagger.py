@@ -47,6 +47,14 @@ class RNNSequenceTagger(BaseRNN):
         is the batch's total step weight (its number of real steps when unweighted).
     batch_size : int or "auto", default=16
         Sequences per minibatch.
+    learning_rate : {"constant", "adaptive", "cosine"}, default='constant'
+        Learning-rate schedule. ``"constant"`` keeps ``learning_rate_init``;
+        ``"adaptive"`` divides it by 5 each time the monitored value (validation score
+        with ``early_stopping``, else training loss) does not improve by ``tol`` for
+        ``n_iter_no_change`` epochs, and stops at the third such stall; ``"cosine"``
+        anneals it to 0 along half a cosine over ``max_iter`` epochs. With
+        every schedule, a training loss that rises for 3 epochs in a row rolls back to
+        the best weights and divides the rate by 5.
     learning_rate_init : float, default=0.005
         Step size of the optimizer.
     max_iter : int, default=12
@@ -152,7 +160,8 @@ class RNNSequenceTagger(BaseRNN):
     _head = "many_to_many"
 
     def __init__(self, cell="lstm", hidden_layer_sizes=(64,), activation="tanh",
-                 solver="adam", alpha=1e-5, batch_size=16, learning_rate_init=0.005,
+                 solver="adam", alpha=1e-5, batch_size=16,
+                 learning_rate="constant", learning_rate_init=0.005,
                  max_iter=12, clip_norm=5.0, tol=1e-4, n_iter_no_change=3,
                  early_stopping=False, validation_fraction=0.1, warm_start=False,
                  random_state=None, verbose=0, momentum=0.9, nesterovs_momentum=True,
@@ -163,7 +172,8 @@ class RNNSequenceTagger(BaseRNN):
         super().__init__(
             cell=cell, hidden_layer_sizes=hidden_layer_sizes, activation=activation,
             solver=solver, alpha=alpha, batch_size=batch_size,
-            learning_rate_init=learning_rate_init, max_iter=max_iter, clip_norm=clip_norm,
+            learning_rate=learning_rate, learning_rate_init=learning_rate_init,
+            max_iter=max_iter, clip_norm=clip_norm,
             tol=tol, n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
             validation_fraction=validation_fraction, warm_start=warm_start,
             random_state=random_state, verbose=verbose, momentum=momentum,

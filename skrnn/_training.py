@@ -22,6 +22,7 @@ import warnings
 
 import numpy as np
 
+from . import _schedules
 from ._workspace import Workspace
 
 
@@ -113,38 +114,55 @@ class History:
     best_validation_score_: float | None
     _no_improvement_count: int
     _seed: int
+    _rate_scale: float = 1.0  # the learning rate's divisions so far (schedules)
+    _best_epoch: int = 0  # the epoch whose weights the model holds (0: none yet)
+    _since: int = 0  # the first epoch of loss_curve_ on the data of the last fit
+    _data_key: str | None = None  # what the last fit trained on (a hash)
 
     @classmethod
-    def start(cls, seed, validation):
+    def start(cls, seed, validation, data_key=None):
         """A new record; ``validation``: a validation score is monitored, not the loss."""
         return cls([], 0, 0, [] if validation else None, None if validation else np.inf,
-                   -np.inf if validation else None, 0, seed)
+                   -np.inf if validation else None, 0, seed, _data_key=data_key)
 
     @classmethod
-    def resume(cls, attributes, validation):
-        """The record of a fitted model (a copy); the monitored value may have changed."""
-        fields = {f.name: attributes[f.name] for f in dataclasses.fields(cls)}
+    def resume(cls, attributes, validation, data_key=None):
+        """The record of a fitted model (a copy); the monitored value may have changed.
+
+        The best value seen counts only on the same training data (``data_key``): on
+        other data the first epoch is the new best, so a model fine-tuned on new data
+        is never rolled back to its old weights.
+        """
+        fields = {f.name: attributes[f.name] for f in dataclasses.fields(cls)
+                  if f.name in attributes}
         history = cls(**fields)
         history.loss_curve_ = list(history.loss_curve_)
         if history.validation_scores_ is not None:
             history.validation_scores_ = list(history.validation_scores_)
-        if validation and history.validation_scores_ is None:
-            history.validation_scores_, history.best_validation_score_ = [], -np.inf
+        fresh = data_key is None or data_key != history._data_key
+        if validation and (history.validation_scores_ is None or fresh):
+            if history.validation_scores_ is None:
+                history.validation_scores_ = []
+            history.best_validation_score_ = -np.inf
             history.best_loss_, history._no_improvement_count = None, 0
-        elif not validation and history.best_loss_ is None:
+        elif not validation and (history.best_loss_ is None or fresh):
             history.validation_scores_, history.best_validation_score_ = None, None
             history.best_loss_, history._no_improvement_count = np.inf, 0
+        if fresh:
+            history._since, history._best_epoch = history.n_iter_, 0
+            history._data_key = data_key
         return history
 
     def record(self, loss, score, tol):
-        """Count an epoch's loss (and validation score); True when the score is a best."""
+        """Count an epoch's loss (and validation score); True when it is the best yet."""
         self.n_iter_ += 1
         self.loss_curve_.append(loss)
         if score is None:
             stalled = loss > self.best_loss_ - tol
             self._no_improvement_count = self._no_improvement_count + 1 if stalled else 0
+            best = loss < self.best_loss_
             self.best_loss_ = min(self.best_loss_, loss)
-            return False
+            return best
         self.validation_scores_.append(score)
         stalled = score < self.best_validation_score_ + tol
         self._no_improvement_count = self._no_improvement_count + 1 if stalled else 0
@@ -179,11 +197,18 @@ class Progress:
         self.epoch += 1
         self.epoch_units, self.epoch_done, self.loss_sum = epoch_units, 0, 0.0
 
+    def used(self, n_epochs):
+        """The fraction of the fit's budget used: of ``n_epochs``, or of ``max_time``."""
+        used = (self.epoch - 1 + self.epoch_done / max(self.epoch_units, 1)) / n_epochs
+        if self.deadline is not None:
+            used = max(used, (time.perf_counter() - self.start) / self.max_time)
+        return used
+
     def batch_done(self, loss, n_units):
         """Count a minibatch; print a line now and then; True when time is up."""
+        self.epoch_done += n_units
         if not self.in_epoch:
             return False
-        self.epoch_done += n_units
         self.units += n_units
         self.loss_sum += loss * n_units
         now = time.perf_counter()
@@ -212,11 +237,15 @@ class Progress:
                 msg += f", validation score = {history.validation_scores_[-1]:.6f}"
             print(f"{msg}, time = {seconds:.2f}s")
 
-    def stalled(self, validation, tol, patience):
+    def stalled(self, validation, tol, patience, then="Stopping."):
         if self.verbose:
             what = "Validation score" if validation else "Training loss"
             print(f"{what} did not improve more than tol={tol} for {patience} consecutive "
-                  "epochs. Stopping.")
+                  f"epochs. {then}")
+
+    def say(self, message):
+        if self.verbose:
+            print(message, flush=True)
 
 
 def format_seconds(seconds):
@@ -236,11 +265,14 @@ def check_finite_weights(vector, epoch, name):
         )
 
 
-def _run_epoch(step, source, history, progress, name):
+def _run_epoch(step, source, history, progress, name, rate, n_epochs):
     """One pass over ``source``; returns (mean loss per unit, whether time is up)."""
     epoch = history.n_iter_
     rng = np.random.default_rng([history._seed, epoch])
     progress.start_epoch(source.n_units)
+    hyper = step.optimizer.hyper
+    scheduled = rate.schedule == "cosine"
+    hyper["learning_rate"] = rate.at(progress.used(n_epochs))
     total, n_seen = 0.0, 0
     for batch in source.epoch(rng):
         if batch.w is not None and not batch.w.any():
@@ -259,36 +291,72 @@ def _run_epoch(step, source, history, progress, name):
         history.t_ += len(batch.seqs)
         if progress.batch_done(loss, batch.size):
             return total / max(n_seen, 1), True
+        if scheduled:
+            hyper["learning_rate"] = rate.at(progress.used(n_epochs))
     return total / max(n_seen, 1), False
 
 
 def run_epochs(step, source, history, *, n_epochs, tol, patience, validate, progress,
-               name):
-    """Train for up to ``n_epochs`` epochs; return (best weights or None, stopped early).
+               name, rate, keep_best=True, best=None):
+    """Train for up to ``n_epochs`` epochs; return (stopped early, last weights).
 
     ``validate(params)`` scores the weights on held-out data (higher is better), or is
     None: then the training loss is monitored. Training stops after ``patience``
-    epochs without improvement (never with ``patience=None``), when ``progress`` says
-    time is up, or at Ctrl-C (with a warning). The best weights are those of the best
-    validation score. ``history`` is updated in place.
+    epochs without improvement (never with ``patience=None``; the ``"adaptive"``
+    ``rate`` first divides itself), when ``progress`` says time is up, or at Ctrl-C
+    (with a warning). With ``keep_best``, the weights (and optimizer state) of the best
+    epoch by the monitored value are restored at the end, and a training loss that
+    rises (:func:`skrnn._schedules.is_diverging`) rolls back to them with the rate
+    divided. ``best`` is a snapshot of the best weights so far (None: those training
+    starts from). ``history`` and ``rate`` are updated in place; the weights are the
+    optimizer's. The last weights are returned as a snapshot when the best replaced
+    them (None otherwise), so that a ``warm_start`` fit can go on from them.
     """
-    best, stopped = None, False
+    optimizer = step.optimizer
+    if keep_best and best is None:
+        best = optimizer.snapshot()
+    stopped, last = False, None
     try:
         for _ in range(n_epochs):
             start = time.perf_counter()
-            loss, out_of_time = _run_epoch(step, source, history, progress, name)
-            check_finite_weights(step.optimizer.vector, history.n_iter_, name)
-            params = step.optimizer.params
-            score = None if validate is None else float(validate(params))
-            if history.record(loss, score, tol):
-                best = {k: v.copy() for k, v in params.items()}
+            loss, out_of_time = _run_epoch(step, source, history, progress, name, rate,
+                                           n_epochs)
+            check_finite_weights(optimizer.vector, history.n_iter_, name)
+            score = None if validate is None else float(validate(optimizer.params))
+            if history.record(loss, score, tol) and keep_best:
+                best, history._best_epoch = optimizer.snapshot(), history.n_iter_
             progress.end_epoch(history, time.perf_counter() - start)
-            if patience is not None and history._no_improvement_count > patience:
-                progress.stalled(validate is not None, tol, patience)
-                return best, True
             if out_of_time:
-                return best, True
+                stopped = True
+                break
+            if keep_best and _schedules.is_diverging(history.loss_curve_[history._since:]):
+                optimizer.restore(best)
+                rate.decay()
+                history._rate_scale, history._no_improvement_count = rate.scale, 0
+                progress.say(
+                    f"Training loss rose for {_schedules.RISING_EPOCHS} epochs: restored "
+                    f"the weights of epoch {history._best_epoch} and divided the learning "
+                    f"rate by {_schedules.DECAY:g} (now {rate.at(0):.3g}).")
+                continue
+            if patience is not None and history._no_improvement_count > patience:
+                if rate.schedule == "adaptive" and rate.n_decays < _schedules.MAX_DECAYS:
+                    rate.decay()
+                    history._rate_scale, history._no_improvement_count = rate.scale, 0
+                    progress.stalled(validate is not None, tol, patience,
+                                     f"Learning rate divided by {_schedules.DECAY:g} "
+                                     f"(now {rate.at(0):.3g}).")
+                    continue
+                progress.stalled(validate is not None, tol, patience)
+                stopped = True
+                break
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
         stopped = True
-    return best, stopped
+    if keep_best and history.n_iter_ and history._best_epoch != history.n_iter_:
+        last = optimizer.snapshot()
+        optimizer.restore(best)
+        what = "validation score" if validate is not None else "training loss"
+        held = (f"epoch {history._best_epoch}" if history._best_epoch > history._since
+                else "the start of this fit")
+        progress.say(f"Restored the weights of {held}, the best by {what}.")
+    return stopped, last

@@ -128,11 +128,14 @@ def test_stops_when_training_loss_plateaus(toy):
 
 def test_verbose_prints_one_line_per_epoch(toy, capsys):
     X, y = toy
-    _fast(max_iter=3, verbose=1, early_stopping=True, n_iter_no_change=50).fit(X, y)
+    clf = _fast(max_iter=3, verbose=1, early_stopping=True, n_iter_no_change=50).fit(X, y)
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 3
     pattern = r"Iteration \d+, loss = \d+\.\d+, validation score = \d\.\d+, time = \d+\.\d+s"
-    assert all(re.fullmatch(pattern, line) for line in lines), lines
+    assert all(re.fullmatch(pattern, line) for line in lines[:3]), lines
+    # The best epoch's weights are kept, and a fit that ends on another says so.
+    restored = [f"Restored the weights of epoch {clf._best_epoch}, the best by validation "
+                "score."] if clf._best_epoch != 3 else []
+    assert lines[3:] == restored
 
 
 def test_warm_start_continues(toy):
