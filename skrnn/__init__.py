@@ -3,6 +3,7 @@
 from ._classifier import RNNClassifier
 from ._generator import RNNSequenceGenerator
 from ._regressor import RNNRegressor
+from ._scaler import SequenceScaler
 from ._tagger import RNNSequenceTagger
 from ._validation import pad_sequences
 from ._vectorizer import SequenceVectorizer
@@ -14,6 +15,7 @@ __all__ = [
     "RNNRegressor",
     "RNNSequenceGenerator",
     "RNNSequenceTagger",
+    "SequenceScaler",
     "SequenceVectorizer",
     "__version__",
     "pad_sequences",

@@ -32,7 +32,7 @@ from threadpoolctl import ThreadpoolController
 
 from . import _optimizers, _tuning
 from ._cells import ACTIVATIONS, CELLS
-from ._network import RecurrentNetwork
+from ._network import POOLINGS, RecurrentNetwork
 from ._params import (
     InvalidParameterError,
     check_bool,
@@ -69,7 +69,8 @@ def _architecture(estimator):
     sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
     return {"cell": estimator.cell, "hidden_layer_sizes": tuple(int(h) for h in sizes),
             "activation": estimator.activation,
-            "bidirectional": bool(getattr(estimator, "bidirectional", False))}
+            "bidirectional": bool(getattr(estimator, "bidirectional", False)),
+            "pooling": getattr(estimator, "pooling", "last")}
 
 
 class BaseRNN(BaseEstimator, metaclass=ABCMeta):
@@ -172,6 +173,8 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         check_option("activation", self.activation, tuple(ACTIVATIONS))
         check_option("solver", self.solver, _optimizers.SOLVERS)
         check_option("learning_rate", self.learning_rate, SCHEDULES)
+        if hasattr(self, "pooling"):
+            check_option("pooling", self.pooling, POOLINGS)
         _check_sizes(self.hidden_layer_sizes)
         check_real("alpha", self.alpha, 0)
         if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
@@ -250,7 +253,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             arch["cell"], self.n_features_in_ if n_inputs is None else n_inputs,
             arch["hidden_layer_sizes"], self._n_outputs() if n_outputs is None else n_outputs,
             activation=arch["activation"], bidirectional=arch["bidirectional"],
-            head=self._head if head is None else head,
+            head=self._head if head is None else head, pooling=arch.get("pooling", "last"),
         )
 
     def _hyper(self):
@@ -318,10 +321,10 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
 
     def _check_same_architecture(self):
         now, fitted = _architecture(self), self._fitted_architecture
-        for key in ("cell", "hidden_layer_sizes", "bidirectional", "activation"):
+        for key in ("cell", "hidden_layer_sizes", "bidirectional", "activation", "pooling"):
             if key == "activation" and fitted["cell"] != "rnn":
                 continue  # only the vanilla cell has one
-            if now[key] != fitted[key]:
+            if now[key] != fitted.get(key, "last"):
                 raise ValueError(
                     f"warm_start and partial_fit continue the fitted model, whose {key} is "
                     f"{fitted[key]!r}; got {key}={now[key]!r}. Set it back, or fit a new "

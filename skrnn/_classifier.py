@@ -35,7 +35,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         when unweighted.
     batch_size : int or "auto", default=32
         Minibatch size; ``"auto"`` is ``min(200, n_samples)``.
-    learning_rate : {"constant", "adaptive", "cosine"}, default='constant'
+    learning_rate : {"constant", "adaptive", "cosine"}, default="constant"
         Learning-rate schedule. ``"constant"`` keeps ``learning_rate_init``;
         ``"adaptive"`` divides it by 5 each time the monitored value (validation score
         with ``early_stopping``, else training loss) does not improve by ``tol`` for
@@ -82,6 +82,10 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
     bidirectional : bool, default=False
         Add a reversed direction to every layer (each sequence read backwards
         from its own last real step); the two final states are concatenated.
+    pooling : {"last", "mean", "max"}, default="last"
+        What the output layer reads: the final hidden state (of each direction, with
+        ``bidirectional``), or the mean or elementwise max of the top layer's outputs
+        over each sequence's real steps (padding never counts).
     vocab_size : int or None, default=None
         For token-id input: size of the vocabulary. ``None`` learns it at fit as
         the largest id + 1. Set it when ``partial_fit`` may see larger ids later.
@@ -145,7 +149,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
                  clip_norm=5.0, tol=1e-4, n_iter_no_change=10, early_stopping=False,
                  validation_fraction=0.1, warm_start=False, random_state=None, verbose=0,
                  momentum=0.9, nesterovs_momentum=True, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-8, rho=0.9, class_weight=None, bidirectional=False,
+                 epsilon=1e-8, rho=0.9, class_weight=None, bidirectional=False, pooling="last",
                  vocab_size=None, dtype=np.float32):
         super().__init__(
             cell=cell, hidden_layer_sizes=hidden_layer_sizes, activation=activation,
@@ -159,6 +163,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
             epsilon=epsilon, rho=rho, vocab_size=vocab_size, dtype=dtype,
             bidirectional=bidirectional,
         )
+        self.pooling = pooling
         self.class_weight = class_weight
 
     # ------------------------------------------------------------ head hooks

@@ -153,7 +153,7 @@ class RNNSequenceGenerator(BaseRNN):
     batch_size : int or "auto", default=32
         Windows per minibatch: the number of parallel streams (lanes) of truncated
         BPTT. ``"auto"`` is ``min(200, n_windows)``.
-    learning_rate : {"constant", "adaptive", "cosine"}, default='constant'
+    learning_rate : {"constant", "adaptive", "cosine"}, default="constant"
         Learning-rate schedule. ``"constant"`` keeps ``learning_rate_init``;
         ``"adaptive"`` divides it by 5 each time the monitored value (validation score
         with ``early_stopping``, else training loss) does not improve by ``tol`` for

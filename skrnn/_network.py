@@ -14,7 +14,9 @@ Data flow of :meth:`RecurrentNetwork.forward`::
         Hs = cell.forward(Zx)      loop over time only, batch sorted by length
         [un-reverse]
       x <- concat of the directions' outputs
-    head: many-to-one   logits = h_final @ W_y + b_y   (B, C)
+    head: many-to-one   logits = pool(h) @ W_y + b_y   (B, C)
+                        pool: the final state ("last"), or the mean or max of the
+                        top layer's outputs over each sample's real steps
           many-to-many  logits = h_t @ W_y + b_y       (B, T, C)
 
 Samples are sorted by decreasing length inside :meth:`forward` (and put back in
@@ -32,6 +34,7 @@ from ._cells import CELLS
 from ._workspace import FRESH, zero_padding
 
 HEADS = ("many_to_one", "many_to_many")
+POOLINGS = ("last", "mean", "max")
 
 
 class RecurrentNetwork:
@@ -51,11 +54,14 @@ class RecurrentNetwork:
     bidirectional : bool
         Add a reversed direction to every layer; outputs are concatenated.
     head : {"many_to_one", "many_to_many"}
-        Output from the final state, or at every step.
+        Output from the whole sequence, or at every step.
+    pooling : {"last", "mean", "max"}
+        What the many-to-one head reads: the final state of each direction, or the
+        mean or the elementwise max of the top layer's outputs over the real steps.
     """
 
     def __init__(self, cell, n_inputs, hidden_sizes, n_outputs, activation="tanh",
-                 bidirectional=False, head="many_to_one"):
+                 bidirectional=False, head="many_to_one", pooling="last"):
         self.cell = CELLS[cell]
         self.n_inputs = int(n_inputs)
         self.hidden_sizes = tuple(int(h) for h in hidden_sizes)
@@ -64,7 +70,10 @@ class RecurrentNetwork:
         self.bidirectional = bool(bidirectional)
         if head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, got {head!r}.")
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
         self.head = head
+        self.pooling = pooling
 
     @property
     def directions(self):
@@ -177,7 +186,7 @@ class RecurrentNetwork:
             x = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)
             cache["layers"].append(layer_cache)
 
-        logits, cache["feats"] = self._head_forward(params, x, final_states)
+        logits, cache["feats"] = self._head_forward(params, x, final_states, lengths, cache)
         if not identity:
             inverse = np.empty_like(order)
             inverse[order] = np.arange(B)
@@ -192,9 +201,16 @@ class RecurrentNetwork:
             p[extra] = params[name + "." + extra]
         return p
 
-    def _head_forward(self, params, x, final_states):
-        """(logits, features): the output layer on the top layer's outputs ``x`` (T, B, D)."""
+    def _head_forward(self, params, x, final_states, lengths, cache=None):
+        """(logits, features): the output layer on the top layer's outputs ``x`` (T, B, D).
+
+        ``lengths`` are the (sorted) samples' real steps; a pooling head keeps what its
+        backward pass needs in ``cache``.
+        """
         W_y, b_y = params["W_y"], params["b_y"]
+        if self.head == "many_to_one" and self.pooling != "last":
+            feats = _pool_forward(x, lengths, self.pooling, cache)
+            return np.dot(feats, W_y) + b_y, feats
         if self.head == "many_to_one":
             # h_final = Hs[len_i] of each direction (Hs[0] = h_0 for an empty sequence)
             k = len(self.hidden_sizes) - 1
@@ -291,6 +307,8 @@ class RecurrentNetwork:
             grads["W_y"] = np.dot(feats.T, dlogits)
             grads["b_y"] = np.add.reduce(dlogits, axis=0)
             dfeats = np.dot(dlogits, W_y.T)  # (B, n_dirs * H)
+            if self.pooling != "last":
+                return _pool_backward(dfeats, cache, T, ws)
             # h_final of sample i is the forward output at step len_i - 1, and the reversed
             # direction's output at step 0 (it reads the sequence back to front): route the
             # gradient there. An empty sequence's h_final is h_0, a constant.
@@ -314,6 +332,47 @@ class RecurrentNetwork:
             # reads it (sequence_cross_entropy does not) trains b_y, and nothing below.
             zero_padding(dx, batch_sizes, keep_real=True)
         return dx
+
+
+def _pool_forward(x, lengths, pooling, cache):
+    """Mean or max of ``x`` (T, B, D) over each sample's real steps: (B, D).
+
+    An empty sequence pools to 0 (its h_0). Padding steps never count: the max is
+    taken with them at -inf, and its argmax is kept for the backward pass.
+    """
+    T, B, _ = x.shape
+    real = np.arange(T)[:, None] < np.asarray(lengths)[None, :]  # (T, B)
+    if pooling == "mean":
+        scale = 1.0 / np.maximum(np.asarray(lengths), 1).astype(x.dtype)
+        feats = np.add.reduce(x, axis=0) * scale[:, None]  # padding outputs are 0
+        if cache is not None:
+            cache["pool"] = ("mean", real, scale)
+        return feats
+    masked = np.where(real[:, :, None], x, -np.inf)
+    arg = np.argmax(masked, axis=0)  # (B, D)
+    feats = np.take_along_axis(x, arg[None], axis=0)[0]
+    empty = np.asarray(lengths) == 0
+    if empty.any():
+        feats[empty] = 0.0
+    if cache is not None:
+        cache["pool"] = ("max", arg, empty)
+    return feats
+
+
+def _pool_backward(dfeats, cache, T, ws):
+    """dL/dx (T, B, D) of the pooled features from dL/dfeats (B, D)."""
+    B, D = dfeats.shape
+    dx = ws.zeros("dx", (T, B, D), dfeats.dtype)
+    kind, a, b = cache["pool"]
+    if kind == "mean":
+        real, scale = a, b
+        np.multiply(real[:, :, None], (dfeats * scale[:, None])[None], out=dx)
+        return dx
+    arg, empty = a, b
+    d = dfeats.copy()
+    d[empty] = 0.0
+    np.put_along_axis(dx, arg[None], d[None], axis=0)
+    return dx
 
 
 def _batch_sizes(lengths, T):

@@ -30,7 +30,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         batch, where ``n`` is the batch's total sample weight: its size when unweighted.
     batch_size : int or "auto", default=32
         Minibatch size; ``"auto"`` is ``min(200, n_samples)``.
-    learning_rate : {"constant", "adaptive", "cosine"}, default='constant'
+    learning_rate : {"constant", "adaptive", "cosine"}, default="constant"
         Learning-rate schedule. ``"constant"`` keeps ``learning_rate_init``;
         ``"adaptive"`` divides it by 5 each time the monitored value (validation score
         with ``early_stopping``, else training loss) does not improve by ``tol`` for
@@ -70,6 +70,10 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         Decay of rmsprop's average of squared gradients.
     bidirectional : bool, default=False
         Add a reversed direction to every layer.
+    pooling : {"last", "mean", "max"}, default="last"
+        What the output layer reads: the final hidden state (of each direction, with
+        ``bidirectional``), or the mean or elementwise max of the top layer's outputs
+        over each sequence's real steps (padding never counts).
     vocab_size : int or None, default=None
         Vocabulary size for token-id input; ``None`` learns it at fit.
     dtype : {np.float32, np.float64}, default=np.float32
@@ -119,7 +123,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
                  clip_norm=5.0, tol=1e-4, n_iter_no_change=10, early_stopping=False,
                  validation_fraction=0.1, warm_start=False, random_state=None, verbose=0,
                  momentum=0.9, nesterovs_momentum=True, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-8, rho=0.9, bidirectional=False, vocab_size=None,
+                 epsilon=1e-8, rho=0.9, bidirectional=False, pooling="last", vocab_size=None,
                  dtype=np.float32):
         super().__init__(
             cell=cell, hidden_layer_sizes=hidden_layer_sizes, activation=activation,
@@ -133,6 +137,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             epsilon=epsilon, rho=rho, vocab_size=vocab_size, dtype=dtype,
             bidirectional=bidirectional,
         )
+        self.pooling = pooling
 
     def _prepare_targets(self, y, n_samples, continuing, partial, classes=None):
         y = np.asarray(y)

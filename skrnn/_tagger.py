@@ -47,7 +47,7 @@ class RNNSequenceTagger(BaseRNN):
         is the batch's total step weight (its number of real steps when unweighted).
     batch_size : int or "auto", default=16
         Sequences per minibatch.
-    learning_rate : {"constant", "adaptive", "cosine"}, default='constant'
+    learning_rate : {"constant", "adaptive", "cosine"}, default="constant"
         Learning-rate schedule. ``"constant"`` keeps ``learning_rate_init``;
         ``"adaptive"`` divides it by 5 each time the monitored value (validation score
         with ``early_stopping``, else training loss) does not improve by ``tol`` for

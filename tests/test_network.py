@@ -38,10 +38,10 @@ def _perturbed_params(net, rng):
     return {k: v + rng.normal(0, 0.3, v.shape) for k, v in params.items()}
 
 
-def _check(cell, layers, bidirectional, head, kind, activation="tanh"):
+def _check(cell, layers, bidirectional, head, kind, activation="tanh", pooling="last"):
     rng = np.random.RandomState(0)
     net = RecurrentNetwork(cell, N_FEATURES, layers, N_CLASSES, activation=activation,
-                           bidirectional=bidirectional, head=head)
+                           bidirectional=bidirectional, head=head, pooling=pooling)
     params = _perturbed_params(net, rng)
     seqs, pad = _batch(kind, rng)
     if head == "many_to_one":
@@ -70,6 +70,45 @@ def _check(cell, layers, bidirectional, head, kind, activation="tanh"):
 )
 def test_gradients_match_finite_differences(cell, layers, bidirectional, head, kind):
     _check(cell, layers, bidirectional, head, kind)
+
+
+@pytest.mark.parametrize(
+    "cell, pooling, layers, bidirectional, kind",
+    list(itertools.product(["rnn", "lstm", "gru"], ["mean", "max"], [(3,), (3, 2)],
+                           [False, True], ["dense", "index"])),
+)
+def test_gradients_of_pooling_heads_match_finite_differences(cell, pooling, layers,
+                                                             bidirectional, kind):
+    """Mean and max over the real steps of a ragged batch with an empty sequence."""
+    _check(cell, layers, bidirectional, "many_to_one", kind, pooling=pooling)
+
+
+@pytest.mark.parametrize("pooling", ["mean", "max"])
+def test_pooling_reads_only_real_steps(pooling):
+    """Changing what sits in the padding changes nothing; the pooled value is exact."""
+    rng = np.random.RandomState(2)
+    net = RecurrentNetwork("gru", N_FEATURES, (3,), N_CLASSES, bidirectional=True,
+                           pooling=pooling)
+    params = _perturbed_params(net, rng)
+    seqs, pad = _batch("dense", rng)
+    noisy = Sequences(seqs.data.copy(), seqs.lengths, "dense", N_FEATURES)
+    noisy.data[pad] = 50.0
+    logits, _, cache = net.forward(params, seqs, return_cache=True)
+    np.testing.assert_array_equal(logits, net.forward(params, noisy)[0])
+    # Each sample alone, unpadded: the pooled outputs of its steps (read through an
+    # identity output layer) are what the batch computed.
+    top = RecurrentNetwork("gru", N_FEATURES, (3,), 6, bidirectional=True,
+                           head="many_to_many")
+    identity = {**params, "W_y": np.eye(6), "b_y": np.zeros(6)}
+    for i, n in enumerate(LENGTHS):
+        if n == 0:
+            expected = params["b_y"]
+        else:
+            one = Sequences(seqs.data[i : i + 1, :n], np.array([n]), "dense", N_FEATURES)
+            hs = top.forward(identity, one)[0][0]  # (n, 2H): both directions' outputs
+            pooled = hs.mean(axis=0) if pooling == "mean" else hs.max(axis=0)
+            expected = pooled @ params["W_y"] + params["b_y"]
+        np.testing.assert_allclose(logits[i], expected, rtol=1e-8, atol=1e-10)
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])

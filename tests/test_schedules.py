@@ -1,0 +1,173 @@
+"""Learning-rate schedules, keeping the best weights, and rolling back a rising loss."""
+
+import contextlib
+import io
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from skrnn import RNNClassifier
+from skrnn._params import InvalidParameterError
+from skrnn._schedules import DECAY, MAX_DECAYS, LearningRate, is_diverging
+from skrnn._training import Progress, Step
+
+from ._data import fit_quietly
+
+
+@pytest.fixture
+def toy():
+    """Sign of the sum of a univariate series: learnable in a few epochs."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 6)).astype(np.float32)
+    y = np.where(X.sum(axis=1) > 0, "pos", "neg")
+    return X, y
+
+
+def _fit(X, y, **kw):
+    params = {"hidden_layer_sizes": (8,), "max_iter": 30, "random_state": 0,
+              "n_iter_no_change": 100, "verbose": 1, **kw}
+    clf = RNNClassifier(**params)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        fit_quietly(clf, X, y)
+    return clf, out.getvalue()
+
+
+def test_cosine_anneals_from_the_initial_rate_to_zero():
+    rate = LearningRate("cosine", 0.01)
+    assert rate.at(0.0) == pytest.approx(0.01)
+    assert rate.at(0.5) == pytest.approx(0.005)
+    assert rate.at(1.0) == pytest.approx(0.0, abs=1e-18)
+    assert rate.at(2.0) == pytest.approx(0.0, abs=1e-18)  # past the budget: stays at 0
+    assert LearningRate("constant", 0.01).at(0.7) == 0.01
+    rate.decay()
+    assert rate.at(0.0) == pytest.approx(0.01 / DECAY) and rate.n_decays == 1
+
+
+def test_progress_counts_the_budget_in_epochs_and_in_seconds():
+    progress = Progress(0)
+    progress.start_epoch(100)
+    progress.batch_done(1.0, 50)
+    assert progress.used(4) == pytest.approx(0.5 / 4)  # half of the first of 4 epochs
+    timed = Progress(0, max_time=1e-9)
+    timed.start_epoch(100)
+    assert timed.used(1000) >= 1.0  # the time budget is used up before the epochs
+
+
+def test_rising_loss_is_told_from_a_noisy_plateau():
+    assert is_diverging([1.0, 0.8, 0.85, 0.9, 0.95])  # 3 rises, 19% above its lowest
+    assert not is_diverging([1.0, 0.8, 0.801, 0.802, 0.803])  # rises within 2%
+    assert not is_diverging([1.0, 0.8, 0.9, 0.85, 0.95])  # not three in a row
+    assert not is_diverging([0.8, 0.9, 1.0])  # too short to tell
+
+
+def test_the_weights_of_the_best_epoch_are_kept(toy):
+    X, y = toy
+    # At this rate the training loss bounces: its best epoch is not the last.
+    clf, out = _fit(X, y, learning_rate_init=0.3)
+    best = int(np.argmin(clf.loss_curve_)) + 1
+    assert clf._best_epoch == best < clf.n_iter_
+    assert f"Restored the weights of epoch {best}, the best by training loss." in out
+    # The same fit stopped at the best epoch ends with the same weights: the kept ones.
+    short, _ = _fit(X, y, learning_rate_init=0.3, max_iter=best)
+    for k, v in short.params_.items():
+        np.testing.assert_array_equal(clf.params_[k], v)
+    # ... and warm_start goes on from the last weights, not the kept ones, so a fit in
+    # chunks is the same fit as one call.
+    chunked = RNNClassifier(hidden_layer_sizes=(8,), max_iter=10, random_state=0,
+                            n_iter_no_change=100, learning_rate_init=0.3, warm_start=True)
+    for _ in range(3):
+        fit_quietly(chunked, X, y)
+    assert chunked.n_iter_ == 30 and chunked._best_epoch == best
+    for k, v in clf.params_.items():
+        np.testing.assert_array_equal(chunked.params_[k], v)
+
+
+def test_a_rising_loss_rolls_back_and_lowers_the_rate(toy):
+    X, y = toy
+    clf, out = _fit(X, y, solver="sgd", learning_rate_init=1.0)
+    assert "Training loss rose for 3 epochs: restored the weights of epoch" in out
+    assert clf._rate_scale == pytest.approx(1 / DECAY)
+    # After the roll-back the loss went on from the best weights at the lower rate.
+    k = next(i for i in range(3, len(clf.loss_curve_))
+             if is_diverging(clf.loss_curve_[: i + 1]))
+    assert clf.loss_curve_[k + 1] < clf.loss_curve_[k]
+    assert clf.loss_curve_[clf._best_epoch - 1] == min(clf.loss_curve_)
+
+
+def test_adaptive_divides_the_rate_at_each_stall_then_stops(toy):
+    X, y = toy
+    # tol=10: no epoch improves by it, so every n_iter_no_change + 1 epochs are a stall.
+    const, _ = _fit(X, y, tol=10.0, n_iter_no_change=1)
+    adaptive, out = _fit(X, y, tol=10.0, n_iter_no_change=1, learning_rate="adaptive")
+    assert const.n_iter_ == 3  # epoch 1 improves on inf; 2 and 3 stall: stop
+    assert adaptive.n_iter_ == 3 + 2 * MAX_DECAYS
+    assert adaptive._rate_scale == pytest.approx(DECAY ** -MAX_DECAYS)
+    assert out.count("Learning rate divided by 5") == MAX_DECAYS
+    assert out.rstrip().endswith(("Stopping.", "the best by training loss."))
+
+
+def test_the_rate_divisions_carry_over_warm_start(toy):
+    X, y = toy
+    clf, _ = _fit(X, y, tol=10.0, n_iter_no_change=1, learning_rate="adaptive", max_iter=4)
+    assert clf._rate_scale == pytest.approx(1 / DECAY)
+    clf.set_params(max_iter=1, warm_start=True)
+    fit_quietly(clf, X, y)
+    # Epoch 5 is the second stall in a row after the decay of epoch 3, as in one fit:
+    # the division and the no-improvement count both carried over.
+    assert clf._rate_scale == pytest.approx(DECAY ** -2)
+    one, _ = _fit(X, y, tol=10.0, n_iter_no_change=1, learning_rate="adaptive", max_iter=5)
+    for k, v in one.params_.items():
+        np.testing.assert_array_equal(clf.params_[k], v)
+
+
+def test_cosine_steps_anneal_over_max_iter(toy, monkeypatch):
+    X, y = toy
+    rates = []
+    update = Step.update
+
+    def recording(self, grads):
+        rates.append(self.optimizer.hyper["learning_rate"])
+        update(self, grads)
+
+    monkeypatch.setattr(Step, "update", recording)
+    _fit(X, y, learning_rate="cosine", max_iter=10, batch_size=20)  # 3 steps an epoch
+    assert len(rates) == 30
+    assert rates[0] == pytest.approx(0.01)
+    assert all(b < a for a, b in itertools.pairwise(rates))
+    # The step after 15 of the 30 is half way: cos(pi / 2) = 0.
+    assert rates[15] == pytest.approx(0.005)
+    assert rates[-1] == pytest.approx(0.01 * 0.5 * (1 + math.cos(math.pi * 29 / 30)))
+    rates.clear()
+    _fit(X, y, max_iter=2, batch_size=20)
+    assert rates == [0.01] * 6
+
+
+def test_fine_tuning_on_new_data_is_not_rolled_back(toy):
+    X, y = toy
+    clf, _ = _fit(X, y, max_iter=20)
+    before = clf.params_["W_y"].copy()
+    rng = np.random.RandomState(1)
+    X2 = rng.normal(2.0, 3.0, size=(40, 6)).astype(np.float32)  # a harder task
+    y2 = np.where(X2[:, 0] > 2.0, "pos", "neg")
+    clf.set_params(warm_start=True, max_iter=1)
+    fit_quietly(clf, X2, y2)
+    # Its one epoch is the best on this data (its loss is not compared with the old).
+    assert clf._best_epoch == clf.n_iter_ == 21
+    assert not np.array_equal(clf.params_["W_y"], before)
+
+
+def test_partial_fit_keeps_the_last_weights(toy):
+    X, y = toy
+    clf = RNNClassifier(hidden_layer_sizes=(8,), random_state=0, learning_rate_init=0.3)
+    for _ in range(15):
+        clf.partial_fit(X, y, classes=["neg", "pos"])
+    assert clf._last_state is None  # nothing was restored: the last weights are the model
+
+
+def test_unknown_schedule_is_refused(toy):
+    X, y = toy
+    with pytest.raises(InvalidParameterError, match="learning_rate must be one of"):
+        RNNClassifier(learning_rate="invscaling").fit(X, y)
