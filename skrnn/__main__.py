@@ -368,7 +368,9 @@ def _resumed_model(args):
 def _new_model(args):
     options = {param: default if getattr(args, dest) is None else getattr(args, dest)
                for dest, (param, default) in _MODEL_OPTIONS.items()}
-    return RNNSequenceGenerator(**options)
+    # One constant rate: a run in checkpointed chunks is then the same fit as one call
+    # (a schedule over the budget would restart with every chunk).
+    return RNNSequenceGenerator(learning_rate="constant", **options)
 
 
 def _check_options(model):

@@ -51,6 +51,20 @@ __all__ = ["BaseRNN", "InvalidParameterError", "TrainingData"]
 
 _THREADPOOLS = None  # a threadpoolctl.ThreadpoolController, made on first use
 
+# What the "auto" defaults resolve to, chosen by benchmarks/defaults.py (the table and
+# the reasons: docs/defaults.md). early_stopping="auto" holds out a validation set from
+# this many training samples on; n_iter_no_change="auto" is a patience of so many epochs
+# on the training loss (which plateaus for a while on small series sets) or on a
+# validation score (the best epoch's weights are restored, and epochs of a set large
+# enough to hold one out are costly); batch_size="auto" is AUTO_SMALL_BATCH below
+# AUTO_EARLY_STOPPING_SAMPLES samples (many updates an epoch), and above it
+# 1/AUTO_BATCH_DIVISOR of the samples up to AUTO_LARGEST_BATCH (cheap epochs).
+AUTO_EARLY_STOPPING_SAMPLES = 1000
+AUTO_PATIENCE = {"loss": 10, "validation": 2}
+AUTO_SMALL_BATCH = 8
+AUTO_BATCH_DIVISOR = 8
+AUTO_LARGEST_BATCH = 1024
+
 
 @dataclasses.dataclass
 class TrainingData:
@@ -183,7 +197,10 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         check_int("max_iter", self.max_iter, 1)
         check_real("clip_norm", self.clip_norm, 0, low_open=True, allow_none=True)
         check_real("tol", self.tol, 0)
-        check_int("n_iter_no_change", self.n_iter_no_change, 1)
+        if not (isinstance(self.n_iter_no_change, str) and self.n_iter_no_change == "auto"):
+            check_int("n_iter_no_change", self.n_iter_no_change, 1)
+        if not (isinstance(self.early_stopping, str) and self.early_stopping == "auto"):
+            check_bool("early_stopping", self.early_stopping)
         check_real("validation_fraction", self.validation_fraction, 0, 1, low_open=True,
                    high_open=True)
         check_real("momentum", self.momentum, 0, 1)
@@ -194,7 +211,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         check_int("vocab_size", self.vocab_size, 1, allow_none=True)
         check_int("verbose", int(self.verbose) if isinstance(self.verbose, bool) else
                   self.verbose, 0)
-        for name in ("early_stopping", "warm_start", "nesterovs_momentum", "bidirectional"):
+        for name in ("warm_start", "nesterovs_momentum", "bidirectional"):
             check_bool(name, getattr(self, name))
         try:
             dtype = np.dtype(self.dtype)
@@ -268,7 +285,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
     def _fit(self, X, y=None, sample_weight=None, *, partial=False, classes=None):
         """Fit (``partial``: one epoch of partial_fit), then commit; every estimator's."""
         self._validate_params()
-        if partial and self.early_stopping:
+        if partial and self.early_stopping is True:
             raise ValueError("partial_fit cannot be used with early_stopping=True: there is "
                              "no validation set to stop on. Set early_stopping=False.")
         continuing = (partial or self.warm_start) and hasattr(self, "params_")
@@ -334,7 +351,9 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
     def _train(self, data, continuing, partial):
         name = type(self).__name__
         progress = self._progress()
-        params, opt, history, model, last = self._initial_state(data, continuing)
+        early_stopping = not partial and self._early_stopping(len(data.seqs))
+        params, opt, history, model, last = self._initial_state(data, continuing,
+                                                                early_stopping)
         net = self._network(n_inputs=model["n_features_in_"],
                             n_outputs=data.attributes["_n_outputs_"],
                             architecture=model["_fitted_architecture"])
@@ -346,7 +365,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         if last is not None:  # the same fit going on: from its last weights, not its best
             optimizer.restore(optimizer.snapshot_of(last["params"], last["optimizer"]))
         train_idx, validate = np.arange(len(data.seqs)), None
-        if self.early_stopping and not partial:
+        if early_stopping:
             train_idx, val = self._split(data, np.random.RandomState(history._seed))
             validate = functools.partial(self._score_validation, val, net)
         source = self._batches(data, train_idx)
@@ -354,7 +373,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         rate = LearningRate(self.learning_rate, self.learning_rate_init, history._rate_scale)
         stopped, last = run_epochs(
             step, source, history, n_epochs=1 if partial else self.max_iter, tol=self.tol,
-            patience=None if partial else self.n_iter_no_change, validate=validate,
+            patience=None if partial else self._patience(early_stopping), validate=validate,
             progress=progress, name=name, rate=rate, keep_best=not partial, best=best)
         if history.n_iter_ == 0:
             # Interrupted before the first epoch ended: nothing usable to commit.
@@ -403,7 +422,18 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         self._check_validation_set(val)
         return train_idx, val
 
-    def _initial_state(self, data, continuing):
+    def _early_stopping(self, n_samples):
+        """Whether this fit holds out a validation set (``"auto"``: a large enough one)."""
+        if isinstance(self.early_stopping, str):
+            return n_samples >= AUTO_EARLY_STOPPING_SAMPLES
+        return bool(self.early_stopping)
+
+    def _patience(self, early_stopping):
+        if isinstance(self.n_iter_no_change, str):
+            return AUTO_PATIENCE["validation" if early_stopping else "loss"]
+        return self.n_iter_no_change
+
+    def _initial_state(self, data, continuing, early_stopping):
         """Working copies of (params, optimizer state, History, model facts, last state):
         never the fitted objects. ``last`` is the last weights and optimizer state of a
         fit that restored its best at the end, when this fit continues it (same data)."""
@@ -419,7 +449,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             last = getattr(self, "_last_state", None)
             if key != getattr(self, "_data_key", None) or self.solver != self._optimizer_solver:
                 last = None  # new data, or a new solver: go on from the model as it is
-            history = History.resume(vars(self), self.early_stopping, key)
+            history = History.resume(vars(self), early_stopping, key)
             return params, opt, history, model, last
         seqs = data.seqs
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
@@ -439,7 +469,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         kind = "values" if seqs.kind == "dense" and not is_one_hot(seqs) else "tokens"
         model = {"n_features_in_": n_inputs, "_fitted_architecture": architecture,
                  "_input_kind": kind}
-        history = History.start(seed, self.early_stopping, _data_key(data))
+        history = History.start(seed, early_stopping, _data_key(data))
         return params, opt, history, model, None
 
     def _step_product(self, n_samples):
@@ -450,7 +480,9 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
 
     def _batch_size(self, n_samples):
         if isinstance(self.batch_size, str):
-            return min(200, n_samples)
+            if n_samples < AUTO_EARLY_STOPPING_SAMPLES:
+                return min(AUTO_SMALL_BATCH, n_samples)
+            return min(n_samples // AUTO_BATCH_DIVISOR, AUTO_LARGEST_BATCH)
         return min(self.batch_size, n_samples)
 
     # ------------------------------------------------------------ prediction

@@ -19,7 +19,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
 
     Parameters
     ----------
-    cell : {"rnn", "lstm", "gru"}, default="rnn"
+    cell : {"rnn", "lstm", "gru"}, default="gru"
         Recurrent cell: vanilla (Elman) with ``activation``, LSTM or GRU
         (PyTorch's equations; see the user guide).
     hidden_layer_sizes : tuple of int, default=(64,)
@@ -33,8 +33,10 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         each batch's loss, as in :class:`~sklearn.neural_network.MLPClassifier`, where
         ``n`` is the batch's total sample weight (``class_weight`` included): its size
         when unweighted.
-    batch_size : int or "auto", default=32
-        Minibatch size; ``"auto"`` is ``min(200, n_samples)``.
+    batch_size : int or "auto", default="auto"
+        Minibatch size. ``"auto"`` is 8 below 1000 samples (many updates an epoch on a
+        small set) and ``n_samples // 8`` up to 1024 from there (few, cheap steps
+        an epoch on a large one), ``n_samples`` at most.
     learning_rate : {"constant", "adaptive", "cosine"}, default="constant"
         Learning-rate schedule. ``"constant"`` keeps ``learning_rate_init``;
         ``"adaptive"`` divides it by 5 each time the monitored value (validation score
@@ -43,7 +45,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         anneals it to 0 along half a cosine over ``max_iter`` epochs. With
         every schedule, a training loss that rises for 3 epochs in a row rolls back to
         the best weights and divides the rate by 5.
-    learning_rate_init : float, default=0.01
+    learning_rate_init : float, default=0.02
         Step size of the optimizer.
     max_iter : int, default=200
         Maximum number of epochs (passes over the training data).
@@ -52,12 +54,14 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         this; ``None`` disables clipping.
     tol : float, default=1e-4
         Improvement below which an epoch counts as no improvement.
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int or "auto", default="auto"
         Stop after this many epochs without improvement of the training loss (or
-        of the validation score with ``early_stopping``).
-    early_stopping : bool, default=False
+        of the validation score with ``early_stopping``). ``"auto"`` is 10 epochs on
+        the training loss and 2 on a validation score.
+    early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the data (stratified) and stop when
-        its accuracy stops improving; the best weights are kept.
+        its accuracy stops improving. ``"auto"`` does so from 1000 training samples
+        on. Whatever is monitored, the weights of its best epoch are kept.
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping.
     warm_start : bool, default=False
@@ -82,7 +86,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
     bidirectional : bool, default=False
         Add a reversed direction to every layer (each sequence read backwards
         from its own last real step); the two final states are concatenated.
-    pooling : {"last", "mean", "max"}, default="last"
+    pooling : {"last", "mean", "max"}, default="max"
         What the output layer reads: the final hidden state (of each direction, with
         ``bidirectional``), or the mean or elementwise max of the top layer's outputs
         over each sequence's real steps (padding never counts).
@@ -143,13 +147,13 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
     array([0, 1])
     """
 
-    def __init__(self, cell="rnn", hidden_layer_sizes=(64,), activation="tanh", solver="adam",
-                 alpha=1e-4, batch_size=32,
-                 learning_rate="constant", learning_rate_init=0.01, max_iter=200,
-                 clip_norm=5.0, tol=1e-4, n_iter_no_change=10, early_stopping=False,
+    def __init__(self, cell="gru", hidden_layer_sizes=(64,), activation="tanh", solver="adam",
+                 alpha=1e-4, batch_size="auto",
+                 learning_rate="constant", learning_rate_init=0.02, max_iter=200,
+                 clip_norm=5.0, tol=1e-4, n_iter_no_change="auto", early_stopping="auto",
                  validation_fraction=0.1, warm_start=False, random_state=None, verbose=0,
                  momentum=0.9, nesterovs_momentum=True, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-8, rho=0.9, class_weight=None, bidirectional=False, pooling="last",
+                 epsilon=1e-8, rho=0.9, class_weight=None, bidirectional=False, pooling="max",
                  vocab_size=None, dtype=np.float32):
         super().__init__(
             cell=cell, hidden_layer_sizes=hidden_layer_sizes, activation=activation,

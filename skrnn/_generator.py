@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import _tuning
 from ._base import BaseRNN, TrainingData
 from ._losses import log_softmax, sequence_cross_entropy
-from ._params import check_int, check_option, check_real
+from ._params import check_bool, check_int, check_option, check_real
 from ._sampling import check_sampling, join_until, sample
 from ._tbptt import Corpus, StreamBatches, run_documents
 from ._training import Progress
@@ -139,9 +139,9 @@ class RNNSequenceGenerator(BaseRNN):
 
     Parameters
     ----------
-    cell : {"rnn", "lstm", "gru"}, default="rnn"
+    cell : {"rnn", "lstm", "gru"}, default="gru"
         Recurrent cell: vanilla (Elman) with ``activation``, LSTM or GRU.
-    hidden_layer_sizes : tuple of int, default=(64,)
+    hidden_layer_sizes : tuple of int, default=(256,)
         Hidden units of each stacked recurrent layer.
     activation : {"tanh", "relu"}, default="tanh"
         Nonlinearity of the vanilla cell. Ignored by LSTM and GRU.
@@ -153,7 +153,7 @@ class RNNSequenceGenerator(BaseRNN):
     batch_size : int or "auto", default=32
         Windows per minibatch: the number of parallel streams (lanes) of truncated
         BPTT. ``"auto"`` is ``min(200, n_windows)``.
-    learning_rate : {"constant", "adaptive", "cosine"}, default="constant"
+    learning_rate : {"constant", "adaptive", "cosine"}, default="cosine"
         Learning-rate schedule. ``"constant"`` keeps ``learning_rate_init``;
         ``"adaptive"`` divides it by 5 each time the monitored value (validation score
         with ``early_stopping``, else training loss) does not improve by ``tol`` for
@@ -162,7 +162,7 @@ class RNNSequenceGenerator(BaseRNN):
         seconds when it is set, whichever ends first. With
         every schedule, a training loss that rises for 3 epochs in a row rolls back to
         the best weights and divides the rate by 5.
-    learning_rate_init : float, default=0.01
+    learning_rate_init : float, default=0.003
         Step size of the optimizer.
     max_iter : int, default=200
         Maximum number of epochs. An epoch is one pass over every predicted token of
@@ -310,9 +310,9 @@ class RNNSequenceGenerator(BaseRNN):
 
     _head = "many_to_many"
 
-    def __init__(self, cell="rnn", hidden_layer_sizes=(64,), activation="tanh", solver="adam",
+    def __init__(self, cell="gru", hidden_layer_sizes=(256,), activation="tanh", solver="adam",
                  alpha=0.0, batch_size=32,
-                 learning_rate="constant", learning_rate_init=0.01, max_iter=200,
+                 learning_rate="cosine", learning_rate_init=0.003, max_iter=200,
                  clip_norm=5.0, tol=1e-4, n_iter_no_change=10, early_stopping=False,
                  validation_fraction=0.1, warm_start=False, random_state=None, verbose=0,
                  momentum=0.9, nesterovs_momentum=True, beta_1=0.9, beta_2=0.999,
@@ -344,6 +344,11 @@ class RNNSequenceGenerator(BaseRNN):
     # ------------------------------------------------------------ input
 
 
+    def _batch_size(self, n_windows):
+        if isinstance(self.batch_size, str):
+            return min(200, n_windows)
+        return min(self.batch_size, n_windows)
+
     def _vectorizer(self):
         return SequenceVectorizer(analyzer=self.analyzer, lowercase=self.lowercase,
                                   token_pattern=self.token_pattern, tokenizer=self.tokenizer)
@@ -351,6 +356,7 @@ class RNNSequenceGenerator(BaseRNN):
 
     def _validate_params(self):
         super()._validate_params()
+        check_bool("early_stopping", self.early_stopping)  # no "auto": windows, not samples
         check_int("bptt_steps", self.bptt_steps, 1)
         check_real("state_reset_proba", self.state_reset_proba, 0, 1)
         check_real("max_time", self.max_time, 0, low_open=True, allow_none=True)

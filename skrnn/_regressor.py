@@ -29,7 +29,9 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         L2 penalty on the weights (not the biases), ``0.5 * alpha * ||W||^2 / n`` per
         batch, where ``n`` is the batch's total sample weight: its size when unweighted.
     batch_size : int or "auto", default=32
-        Minibatch size; ``"auto"`` is ``min(200, n_samples)``.
+        Minibatch size. ``"auto"`` is 8 below 1000 samples (many updates an epoch on a
+        small set) and ``n_samples // 8`` up to 1024 from there (few, cheap steps
+        an epoch on a large one), ``n_samples`` at most.
     learning_rate : {"constant", "adaptive", "cosine"}, default="constant"
         Learning-rate schedule. ``"constant"`` keeps ``learning_rate_init``;
         ``"adaptive"`` divides it by 5 each time the monitored value (validation score
