@@ -228,9 +228,10 @@ class SkrnnStep:
         common = {"cell": w.cell, "hidden_layer_sizes": (w.hidden,), "alpha": w.alpha,
                   "clip_norm": CLIP, "learning_rate_init": LR, "batch_size": w.batch,
                   "max_iter": epochs, "tol": 0.0, "n_iter_no_change": epochs + 1,
-                  "random_state": 0, "dtype": self.dtype}
+                  "random_state": 0, "dtype": self.dtype, "learning_rate": "constant",
+                  "early_stopping": False}
         if w.head == "many_to_one":
-            return RNNClassifier(**common)
+            return RNNClassifier(pooling="last", **common)
         return RNNSequenceGenerator(bptt_steps=w.steps, vocab_size=w.vocab, **common)
 
     def fit(self, epochs):

@@ -33,6 +33,7 @@ give bit-identical weights, predictions, history, warnings and verbose output::
 """
 
 import argparse
+import inspect
 import json
 import os
 import subprocess
@@ -69,9 +70,12 @@ def child(path, max_iter, workload="negation"):
     data = load_negation_sentiment()
 
     def fit(seed):
-        model = make_pipeline(SequenceVectorizer(analyzer="word"),
-                              RNNClassifier(random_state=seed, max_iter=max_iter,
-                                            n_iter_no_change=max_iter + 1))
+        # The model of the revisions before the defaults benchmark, on both sides.
+        params = _known(RNNClassifier, dict(
+            random_state=seed, max_iter=max_iter, n_iter_no_change=max_iter + 1,
+            cell="rnn", batch_size=32, learning_rate_init=0.01, learning_rate="constant",
+            early_stopping=False, pooling="last"))
+        model = make_pipeline(SequenceVectorizer(analyzer="word"), RNNClassifier(**params))
         start = time.perf_counter()
         model.fit(data.X_train, data.y_train)
         return time.perf_counter() - start
@@ -97,6 +101,13 @@ STEP_WORKLOADS = {
 }
 
 
+def _known(cls, params):
+    """The parameters ``cls`` has: the same step on revisions from before a parameter
+    existed (its value here is the behaviour those revisions had)."""
+    names = inspect.signature(cls).parameters
+    return {k: v for k, v in params.items() if k in names}
+
+
 def _step_fit(name):
     """A function that runs the workload's fit once and returns its number of steps."""
     import warnings
@@ -107,15 +118,17 @@ def _step_fit(name):
     rng = np.random.default_rng(0)
     common = dict(cell=cell, hidden_layer_sizes=(hidden,), batch_size=batch,
                   max_iter=STEP_EPOCHS, n_iter_no_change=10**6, tol=0.0,
-                  learning_rate_init=1e-3, random_state=0)
+                  learning_rate_init=1e-3, random_state=0, early_stopping=False,
+                  learning_rate="constant", pooling="last")
     if kind == "classifier":
         X = rng.integers(0, vocab, size=(batch * STEP_BATCHES, steps))
         y = rng.integers(0, 2, size=len(X))
-        model, args = RNNClassifier(**common), (X, y)
+        model, args = RNNClassifier(**_known(RNNClassifier, common)), (X, y)
     else:
         # one document of batch x steps x STEP_BATCHES predictions: lanes of windows
         X = rng.integers(0, vocab, size=(1, batch * steps * STEP_BATCHES + 1))
-        model, args = RNNSequenceGenerator(bptt_steps=steps, **common), (X,)
+        model = RNNSequenceGenerator(bptt_steps=steps, **_known(RNNSequenceGenerator, common))
+        args = (X,)
 
     def fit():
         with warnings.catch_warnings():

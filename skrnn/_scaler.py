@@ -64,6 +64,10 @@ class SequenceScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         seqs = check_sequences(X, n_features=self.n_features_in_ if fitted else None,
                                dtype=np.float64, estimator_name=name, allow_index=False)
         arr = np.asarray(X)
+        if seqs.data.shape[1] == 0:
+            raise ValueError(
+                f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is "
+                f"required by {name}: X has no time steps.")
         if arr.dtype.kind != "f":
             arr = arr.astype(np.float64)
         arr3 = arr[:, :, None] if arr.ndim == 2 else arr
@@ -151,6 +155,6 @@ class SequenceScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
         tags.input_tags.three_d_array = True
+        # NaN only as whole padding steps at a sequence's end, not anywhere (allow_nan).
         return tags

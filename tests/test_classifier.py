@@ -399,7 +399,7 @@ def test_token_ids_that_cannot_be_a_vocabulary(toy, monkeypatch):
     with pytest.raises(ValueError, match=r"~4,008,000 weights do not fit in memory "
                                          r"\(hidden_layer_sizes=\(2000,\), 1 inputs per "
                                          r"step\)\.$"):
-        RNNClassifier(hidden_layer_sizes=(2000,)).fit(toy[0], toy[1])
+        RNNClassifier(hidden_layer_sizes=(2000,), cell="rnn").fit(toy[0], toy[1])
     monkeypatch.undo()
     clf = _fast(max_iter=1)
     with pytest.warns(ConvergenceWarning):

@@ -89,6 +89,10 @@ def expected_failed_checks(estimator):
     if not tags.input_tags.two_d_array:
         return {}  # raw-text estimators: scikit-learn skips them; tested by hand
     failures = dict(SEQUENCE_CONTRACT_XFAILS)
+    if isinstance(estimator, skrnn.SequenceScaler):
+        # transform of another width is sequences of another length: legal input.
+        failures["check_transformer_general"] = WIDTH_IS_SEQUENCE_LENGTH
+        return failures
     failures["check_sample_weight_equivalence_on_dense_data"] = FLOAT32_ROUNDING_AMPLIFIED
     return failures
 
@@ -151,7 +155,7 @@ def test_sample_weight_equivalence_passes_in_float64_not_float32(name):
     step size the classifier's float64 fits differ by 6e-7 relative, just over the
     check's 1e-7: a smaller step amplifies rounding less.)"""
     _, _, (X_repeated, _) = _sample_weight_check_data()
-    est = getattr(skrnn, name)(random_state=0, learning_rate_init=1e-3)
+    est = getattr(skrnn, name)(random_state=0, learning_rate_init=1e-3, batch_size=32)
     assert est.batch_size >= len(X_repeated)  # 27 rows: one batch, weighted or repeated
     check_sample_weight_equivalence_on_dense_data(name, clone(est).set_params(
         dtype=np.float64))
@@ -166,7 +170,7 @@ def test_sample_weight_is_repetition_to_float32_rounding_after_one_epoch(name):
     data give the same model to float32 rounding (measured: 4e-7); the check's failure
     comes later, from training amplifying that rounding."""
     X, (X_w, y_w, sw), (X_r, y_r) = _sample_weight_check_data()
-    est = getattr(skrnn, name)(random_state=0, max_iter=1)
+    est = getattr(skrnn, name)(random_state=0, max_iter=1, batch_size=32)  # one batch
     repeated = _predict(fit_quietly(clone(est), X_r, y_r), X)
     weighted = _predict(fit_quietly(clone(est), X_w, y_w, sample_weight=sw), X)
     unweighted = _predict(fit_quietly(clone(est), X_w, y_w), X)

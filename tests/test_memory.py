@@ -57,7 +57,8 @@ def _fit(cell, X, y):
     # n_iter_no_change equals max_iter: the loss sits on a plateau near log(2) for a few
     # epochs before the memory is found, and stopping there would end the test early.
     clf = RNNClassifier(cell=cell, hidden_layer_sizes=(32,), learning_rate_init=0.003,
-                        max_iter=20, n_iter_no_change=20, random_state=0)
+                        max_iter=20, n_iter_no_change=20, random_state=0, batch_size=32,
+                        pooling="last", early_stopping=False)
     return fit_quietly(clf, X, y)
 
 

@@ -24,7 +24,7 @@ def test_chunked_predict_proba_equals_one_pass(monkeypatch, cell, bidirectional)
     X = ragged_ids(rng, 300)
     y = rng.randint(0, 3, size=300)
     clf = fit_quietly(RNNClassifier(cell=cell, hidden_layer_sizes=(5, 4), bidirectional=bidirectional,
-                             max_iter=2, random_state=0, dtype=np.float64), X, y)
+                             pooling="last", batch_size=32, max_iter=2, random_state=0, dtype=np.float64), X, y)
     whole = clf.predict_proba(X)
     # A few samples per chunk: many chunks, each sorted by length, put back in order.
     width = 5 * clf._network().cell.n_gates * (2 if bidirectional else 1)
@@ -49,7 +49,8 @@ def test_predict_proba_on_many_sequences_has_bounded_memory(monkeypatch):
     """20,000 sequences: the peak stays far below one unchunked pass's buffers."""
     rng = np.random.RandomState(2)
     n, steps, hidden = 20_000, 30, 32
-    clf = fit_quietly(RNNClassifier(hidden_layer_sizes=(hidden,), max_iter=1, random_state=0),
+    clf = fit_quietly(RNNClassifier(hidden_layer_sizes=(hidden,), max_iter=1, random_state=0,
+                                    cell="rnn", pooling="last", batch_size=32),
                ragged_ids(rng, 64, steps), rng.randint(0, 2, size=64))
     X = ragged_ids(rng, n, steps).astype(np.int32)
     monkeypatch.setattr(_tuning, "PREDICT_CHUNK_ELEMENTS", 2**16)
@@ -178,8 +179,9 @@ def test_small_models_fit_with_one_blas_thread(monkeypatch):
 
     monkeypatch.setattr(_base, "_blas_threads_for", spy)
     rng = np.random.RandomState(6)
-    fit_quietly(RNNClassifier(hidden_layer_sizes=(8,), max_iter=1, random_state=0),
-         ragged_ids(rng, 40), rng.randint(0, 2, size=40))
+    fit_quietly(RNNClassifier(hidden_layer_sizes=(8,), max_iter=1, random_state=0,
+                              cell="rnn", batch_size=32),
+                ragged_ids(rng, 40), rng.randint(0, 2, size=40))
     assert seen == [32 * 8 * 8]  # batch x H x G*H
     before = blas_threads()
     with _blas_threads_for(32 * 8 * 8):

@@ -21,7 +21,7 @@ def test_pooling_fits_predicts_and_is_kept_by_the_model(Estimator, pooling):
     out = est.predict(X)
     assert out.shape == (40,) and np.isfinite(out.astype(float)).all()
     last = fit_quietly(Estimator(hidden_layer_sizes=(6,), max_iter=5, random_state=0,
-                                 bidirectional=True), X, y)
+                                 bidirectional=True, pooling="last"), X, y)
     assert not np.allclose(getattr(est, "predict_proba", est.predict)(X),
                            getattr(last, "predict_proba", last.predict)(X))
     # warm_start continues the same network: another pooling is refused.

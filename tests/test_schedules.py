@@ -25,9 +25,14 @@ def toy():
     return X, y
 
 
+# The settings these tests were written with (not the defaults, which may change).
+PINNED = {"cell": "rnn", "pooling": "last", "batch_size": 32, "learning_rate_init": 0.01,
+          "early_stopping": False}
+
+
 def _fit(X, y, **kw):
     params = {"hidden_layer_sizes": (8,), "max_iter": 30, "random_state": 0,
-              "n_iter_no_change": 100, "verbose": 1, **kw}
+              "n_iter_no_change": 100, "verbose": 1, **PINNED, **kw}
     clf = RNNClassifier(**params)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
@@ -77,7 +82,8 @@ def test_the_weights_of_the_best_epoch_are_kept(toy):
     # ... and warm_start goes on from the last weights, not the kept ones, so a fit in
     # chunks is the same fit as one call.
     chunked = RNNClassifier(hidden_layer_sizes=(8,), max_iter=10, random_state=0,
-                            n_iter_no_change=100, learning_rate_init=0.3, warm_start=True)
+                            n_iter_no_change=100, warm_start=True,
+                            **{**PINNED, "learning_rate_init": 0.3})
     for _ in range(3):
         fit_quietly(chunked, X, y)
     assert chunked.n_iter_ == 30 and chunked._best_epoch == best
@@ -161,7 +167,8 @@ def test_fine_tuning_on_new_data_is_not_rolled_back(toy):
 
 def test_partial_fit_keeps_the_last_weights(toy):
     X, y = toy
-    clf = RNNClassifier(hidden_layer_sizes=(8,), random_state=0, learning_rate_init=0.3)
+    clf = RNNClassifier(hidden_layer_sizes=(8,), random_state=0,
+                        **{**PINNED, "learning_rate_init": 0.3})
     for _ in range(15):
         clf.partial_fit(X, y, classes=["neg", "pos"])
     assert clf._last_state is None  # nothing was restored: the last weights are the model
