@@ -71,10 +71,10 @@ def child(path, max_iter, workload="negation"):
 
     def fit(seed):
         # The model of the revisions before the defaults benchmark, on both sides.
-        params = _known(RNNClassifier, dict(
-            random_state=seed, max_iter=max_iter, n_iter_no_change=max_iter + 1,
-            cell="rnn", batch_size=32, learning_rate_init=0.01, learning_rate="constant",
-            early_stopping=False, pooling="last"))
+        params = _known(RNNClassifier, {
+            "random_state": seed, "max_iter": max_iter, "n_iter_no_change": max_iter + 1,
+            "cell": "rnn", "batch_size": 32, "learning_rate_init": 0.01, "learning_rate": "constant",
+            "early_stopping": False, "pooling": "last"})
         model = make_pipeline(SequenceVectorizer(analyzer="word"), RNNClassifier(**params))
         start = time.perf_counter()
         model.fit(data.X_train, data.y_train)
@@ -116,10 +116,10 @@ def _step_fit(name):
 
     kind, cell, hidden, vocab, batch, steps = STEP_WORKLOADS[name]
     rng = np.random.default_rng(0)
-    common = dict(cell=cell, hidden_layer_sizes=(hidden,), batch_size=batch,
-                  max_iter=STEP_EPOCHS, n_iter_no_change=10**6, tol=0.0,
-                  learning_rate_init=1e-3, random_state=0, early_stopping=False,
-                  learning_rate="constant", pooling="last")
+    common = {"cell": cell, "hidden_layer_sizes": (hidden,), "batch_size": batch,
+                  "max_iter": STEP_EPOCHS, "n_iter_no_change": 10**6, "tol": 0.0,
+                  "learning_rate_init": 1e-3, "random_state": 0, "early_stopping": False,
+                  "learning_rate": "constant", "pooling": "last"}
     if kind == "classifier":
         X = rng.integers(0, vocab, size=(batch * STEP_BATCHES, steps))
         y = rng.integers(0, 2, size=len(X))

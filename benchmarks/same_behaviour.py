@@ -77,8 +77,7 @@ def cases():
     from sklearn.pipeline import make_pipeline
 
     from skrnn import RNNClassifier, RNNRegressor, RNNSequenceGenerator, SequenceVectorizer
-    from skrnn.datasets import (load_japanese_vowels, load_negation_sentiment,
-                                load_tinyshakespeare)
+    from skrnn.datasets import load_japanese_vowels, load_negation_sentiment, load_tinyshakespeare
 
     neg = load_negation_sentiment()
     Xv, _, yv, _ = load_japanese_vowels(return_X_y=True)
@@ -92,7 +91,7 @@ def cases():
     text = load_tinyshakespeare()[:3000] if callable(load_tinyshakespeare) else None
     short_texts = list(neg.X_train)
     ids = SequenceVectorizer(analyzer="char").fit_transform(short_texts[:30])
-    small = dict(hidden_layer_sizes=(16,), max_iter=6, random_state=0)
+    small = {"hidden_layer_sizes": (16,), "max_iter": 6, "random_state": 0}
 
     def clf_text(**kw):
         def fit():

@@ -52,8 +52,8 @@ def main(argv=None):
     X = rng.randint(0, args.vocab, (args.n, args.steps))
     y_seq = rng.randint(0, 10, (args.n, args.steps))
     tokens = args.n * args.steps
-    common = dict(cell=args.cell, hidden_layer_sizes=(args.hidden,), batch_size=args.batch,
-                  max_iter=args.epochs, n_iter_no_change=10**6, bidirectional=True)
+    common = {"cell": args.cell, "hidden_layer_sizes": (args.hidden,), "batch_size": args.batch,
+                  "max_iter": args.epochs, "n_iter_no_change": 10**6, "bidirectional": True}
     letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
     words = ["".join(letters[rng.randint(0, 26, rng.randint(4, 9))])
              for _ in range(args.vocab)]

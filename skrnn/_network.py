@@ -340,7 +340,7 @@ def _pool_forward(x, lengths, pooling, cache):
     An empty sequence pools to 0 (its h_0). Padding steps never count: the max is
     taken with them at -inf, and its argmax is kept for the backward pass.
     """
-    T, B, _ = x.shape
+    T, _B, _ = x.shape
     real = np.arange(T)[:, None] < np.asarray(lengths)[None, :]  # (T, B)
     if pooling == "mean":
         scale = 1.0 / np.maximum(np.asarray(lengths), 1).astype(x.dtype)

@@ -91,7 +91,7 @@ class SequenceScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         check_bool("with_mean", self.with_mean)
         check_bool("with_std", self.with_std)
-        arr, arr3, real = self._steps(X, fitted=False)
+        _arr, arr3, real = self._steps(X, fitted=False)
         steps = arr3[real].astype(np.float64)  # (n_real_steps, F)
         if len(steps) == 0:
             raise ValueError("SequenceScaler needs at least one real step to fit; every "

@@ -137,8 +137,8 @@ def test_verbose_prints_one_line_per_epoch(toy, capsys):
     pattern = r"Iteration \d+, loss = \d+\.\d+, validation score = \d\.\d+, time = \d+\.\d+s"
     assert all(re.fullmatch(pattern, line) for line in lines[:3]), lines
     # The best epoch's weights are kept, and a fit that ends on another says so.
-    restored = [f"Restored the weights of epoch {clf._best_epoch}, the best by validation "
-                "score."] if clf._best_epoch != 3 else []
+    restored = [(f"Restored the weights of epoch {clf._best_epoch}, the best by validation "
+                "score.")] if clf._best_epoch != 3 else []
     assert lines[3:] == restored
 
 

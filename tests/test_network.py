@@ -93,7 +93,7 @@ def test_pooling_reads_only_real_steps(pooling):
     seqs, pad = _batch("dense", rng)
     noisy = Sequences(seqs.data.copy(), seqs.lengths, "dense", N_FEATURES)
     noisy.data[pad] = 50.0
-    logits, _, cache = net.forward(params, seqs, return_cache=True)
+    logits, _, _cache = net.forward(params, seqs, return_cache=True)
     np.testing.assert_array_equal(logits, net.forward(params, noisy)[0])
     # Each sample alone, unpadded: the pooled outputs of its steps (read through an
     # identity output layer) are what the batch computed.

@@ -29,7 +29,7 @@ def test_statistics_are_over_the_real_steps(ragged):
 
 
 def test_padding_stays_nan_and_real_steps_are_standardised(ragged):
-    seqs, X = ragged
+    _seqs, X = ragged
     Z = SequenceScaler().fit_transform(X)
     np.testing.assert_array_equal(np.isnan(Z), np.isnan(X))
     real = Z[~np.isnan(Z).all(axis=2)]
