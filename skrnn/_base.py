@@ -12,6 +12,7 @@ dicts of arrays for the optimizer, lists and numbers) so that a model saves with
 skops without trusting anything but skrnn's own estimator class.
 """
 
+import contextlib
 import dataclasses
 import functools
 import warnings
@@ -24,6 +25,10 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
+
+# threadpoolctl is a dependency of scikit-learn itself (not one skrnn adds): it is always
+# installed beside scikit-learn, which uses it the same way.
+from threadpoolctl import ThreadpoolController
 
 from . import _optimizers, _tuning
 from ._cells import ACTIVATIONS, CELLS
@@ -38,12 +43,13 @@ from ._params import (
     check_weight_sum,
 )
 from ._schedules import SCHEDULES, LearningRate
-from ._threads import blas_threads_for as _blas_threads_for
 from ._training import History, PaddedBatches, Progress, Step, check_finite_weights, run_epochs
 from ._validation import check_sequences, is_one_hot
 from ._workspace import Workspace
 
 __all__ = ["BaseRNN", "InvalidParameterError", "TrainingData"]
+
+_THREADPOOLS = None  # a threadpoolctl.ThreadpoolController, made on first use
 
 # What the "auto" defaults resolve to, chosen by benchmarks/defaults.py (the table and
 # the reasons: docs/defaults.md). early_stopping="auto" holds out a validation set from
@@ -58,6 +64,7 @@ AUTO_PATIENCE = {"loss": 10, "validation": 2}
 AUTO_SMALL_BATCH = 8
 AUTO_BATCH_DIVISOR = 8
 AUTO_LARGEST_BATCH = 1024
+
 
 @dataclasses.dataclass
 class TrainingData:
@@ -545,6 +552,24 @@ def _check_sizes(sizes):
     ):
         raise InvalidParameterError(f"hidden_layer_sizes must be a non-empty tuple of "
                                     f"positive integers, got {value!r}.")
+
+
+def _blas_threads_for(step_product):
+    """One BLAS thread for a model whose per-step products are small, else no change.
+
+    ``step_product`` is the multiply-adds of one step's recurrent product (batch x H x
+    G*H). Below ``_tuning.SMALL_STEP_PRODUCT`` (OpenBLAS's own threshold for splitting
+    a product) the time loop's products run on one thread anyway, and every threaded
+    call would wait for its worker threads, which on a busy machine costs a scheduler
+    time slice (scikit-learn's KMeans limits BLAS around its loops the same way). The
+    measurements behind the threshold are in ``docs/decisions.md``.
+    """
+    if step_product >= _tuning.SMALL_STEP_PRODUCT:
+        return contextlib.nullcontext()
+    global _THREADPOOLS
+    if _THREADPOOLS is None:
+        _THREADPOOLS = ThreadpoolController()  # inspects the loaded libraries once
+    return _THREADPOOLS.limit(limits=1, user_api="blas")
 
 
 def _data_key(data):

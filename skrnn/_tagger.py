@@ -331,7 +331,7 @@ class RNNSequenceTagger(BaseRNN):
             arch["bidirectional"])
 
     def _step_product(self, n_samples):
-        """Always small enough for one BLAS thread (see ``_threads.blas_threads_for``).
+        """Always small enough for one BLAS thread (see ``_base._blas_threads_for``).
 
         A tagger's step products are a sentence batch's (16 x 64 by default) and the
         character network's (a few hundred distinct tokens x 32); the large products
