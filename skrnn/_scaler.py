@@ -41,6 +41,11 @@ class SequenceScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     n_steps_seen_ : int
         Real steps the statistics were computed over.
 
+    See Also
+    --------
+    sklearn.preprocessing.StandardScaler : The same for tabular data.
+    skrnn.pad_sequences : Builds the padded array form from ragged sequences.
+
     Examples
     --------
     >>> import numpy as np
