@@ -60,3 +60,11 @@ def train_test_task(make, n_train, n_test, seed=0):
     X_train, y_train = make(n_train, rng)
     X_test, y_test = make(n_test, rng)
     return X_train, X_test, y_train, y_test
+
+
+def sign_of_sum_task():
+    """(X, y): the sign of the sum of 60 univariate series of 6 steps, "pos" or "neg":
+    learnable in a few epochs."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 6)).astype(np.float32)
+    return X, np.where(X.sum(axis=1) > 0, "pos", "neg")

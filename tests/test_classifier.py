@@ -12,7 +12,7 @@ from skrnn import RNNClassifier, SequenceVectorizer
 from skrnn._training import Step
 from skrnn.datasets import load_negation_sentiment
 
-from ._data import ragged_floats
+from ._data import ragged_floats, sign_of_sum_task
 from ._gradcheck import assert_gradients_match
 from ._objective import objective
 
@@ -24,11 +24,7 @@ def negation():
 
 @pytest.fixture
 def toy():
-    """Sign of the sum of a univariate series: learnable in a few epochs."""
-    rng = np.random.RandomState(0)
-    X = rng.normal(size=(60, 6)).astype(np.float32)
-    y = np.where(X.sum(axis=1) > 0, "pos", "neg")
-    return X, y
+    return sign_of_sum_task()
 
 
 def _fast(**kw):

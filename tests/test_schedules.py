@@ -13,16 +13,12 @@ from skrnn._params import InvalidParameterError
 from skrnn._schedules import DECAY, MAX_DECAYS, LearningRate, is_diverging
 from skrnn._training import Progress, Step
 
-from ._data import fit_quietly
+from ._data import fit_quietly, sign_of_sum_task
 
 
 @pytest.fixture
 def toy():
-    """Sign of the sum of a univariate series: learnable in a few epochs."""
-    rng = np.random.RandomState(0)
-    X = rng.normal(size=(60, 6)).astype(np.float32)
-    y = np.where(X.sum(axis=1) > 0, "pos", "neg")
-    return X, y
+    return sign_of_sum_task()
 
 
 # The settings these tests were written with (not the defaults, which may change).
