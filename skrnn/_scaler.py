@@ -66,6 +66,12 @@ class SequenceScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _steps(self, X, fitted):
         """(array as given, float, 3-D view; real-step mask (n, T)), validated."""
         name = type(self).__name__
+        dtype = getattr(X, "dtype", None)
+        if dtype is not None and np.dtype(dtype).kind in "iu":
+            raise TypeError(
+                f"{name} scales float feature values, but X is an integer array, which "
+                "skrnn reads as token ids. Cast an integer-valued series to float "
+                "(X.astype(float)); token ids need no scaling.")
         seqs = check_sequences(X, n_features=self.n_features_in_ if fitted else None,
                                dtype=np.float64, estimator_name=name, allow_index=False)
         arr = np.asarray(X)

@@ -3,7 +3,7 @@
 ``"constant"`` keeps ``learning_rate_init``. ``"adaptive"`` divides it by
 :data:`DECAY` each time the monitored value (validation score, or training loss)
 stops improving for ``n_iter_no_change`` epochs, as MLP's does, and training stops
-only when it stalls after :data:`MAX_DECAYS` divisions. ``"cosine"`` anneals it along
+only when it stalls after :data:`MAX_DECAYS` divisions (a roll-back's count too). ``"cosine"`` anneals it along
 half a cosine from ``learning_rate_init`` to 0 over the fit's budget: ``max_iter``
 epochs or, when it is set, ``max_time`` seconds, whichever ends first.
 

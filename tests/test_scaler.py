@@ -74,6 +74,8 @@ def test_bad_input_is_refused(ragged):
         SequenceScaler().fit(np.full((2, 3, 1), np.nan))
     with pytest.raises(NotFittedError):
         SequenceScaler().transform(X)
+    with pytest.raises(TypeError, match="integer array, which skrnn reads as token ids"):
+        SequenceScaler().fit(np.array([[1, 2], [3, -1]]))
     with pytest.raises(TypeError, match="string"):
         SequenceScaler().fit("not sequences")
 

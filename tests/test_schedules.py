@@ -174,3 +174,38 @@ def test_unknown_schedule_is_refused(toy):
     X, y = toy
     with pytest.raises(InvalidParameterError, match="learning_rate must be one of"):
         RNNClassifier(learning_rate="invscaling").fit(X, y)
+
+
+def test_auto_settings_follow_the_size_of_the_data():
+    small, large = RNNClassifier(), RNNClassifier()
+    assert small._batch_size(50) == 8 and small._batch_size(5) == 5
+    assert large._batch_size(7377) == 922 and large._batch_size(100_000) == 1024
+    assert not small._early_stopping(999) and small._early_stopping(1000)
+    assert small._patience(False) == 10 and small._patience(True) == 2
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(1000, 3)).astype(np.float32)
+    y = (X.sum(axis=1) > 0).astype(int)
+    clf = fit_quietly(RNNClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0),
+                      X, y)
+    assert len(clf.validation_scores_) == 2 and clf.best_loss_ is None  # held out
+    clf = fit_quietly(RNNClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0),
+                      X[:999], y[:999])
+    assert clf.validation_scores_ is None  # below 1000 samples: the training loss
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"n_iter_no_change": "never"}, "n_iter_no_change"),
+    ({"early_stopping": "yes"}, "early_stopping"),
+    ({"batch_size": "big"}, "batch_size"),
+])
+def test_bad_auto_values_are_refused(toy, params, match):
+    X, y = toy
+    with pytest.raises(InvalidParameterError, match=match):
+        RNNClassifier(**params).fit(X, y)
+
+
+def test_the_generator_has_no_auto_early_stopping():
+    from skrnn import RNNSequenceGenerator
+
+    with pytest.raises(InvalidParameterError, match="early_stopping"):
+        RNNSequenceGenerator(early_stopping="auto").fit(["some text", "more text"])
