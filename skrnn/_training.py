@@ -306,9 +306,10 @@ def run_epochs(step, source, history, *, n_epochs, tol, patience, validate, prog
     ``rate`` first divides itself), when ``progress`` says time is up, or at Ctrl-C
     (with a warning). With ``keep_best``, the weights (and optimizer state) of the best
     epoch by the monitored value are restored at the end, and a training loss that
-    rises (:func:`skrnn._schedules.is_diverging`) rolls back to them with the rate
-    divided. ``best`` is a snapshot of the best weights so far (None: those training
-    starts from). ``history`` and ``rate`` are updated in place; the weights are the
+    rises (:func:`skrnn._schedules.is_diverging`), or stalls having got nowhere
+    (:func:`skrnn._schedules.is_stuck`), rolls back to them with the rate divided.
+    ``best`` is a snapshot of the best weights so far (None: those training starts
+    from). ``history`` and ``rate`` are updated in place; the weights are the
     optimizer's. The last weights are returned as a snapshot when the best replaced
     them (None otherwise), so that a ``warm_start`` fit can go on from them.
     """
@@ -339,6 +340,17 @@ def run_epochs(step, source, history, *, n_epochs, tol, patience, validate, prog
                     f"rate by {_schedules.DECAY:g} (now {rate.at(0):.3g}).")
                 continue
             if patience is not None and history._no_improvement_count > patience:
+                if keep_best and validate is None and rate.n_decays < _schedules.MAX_DECAYS \
+                        and _schedules.is_stuck(history.loss_curve_[history._since:]):
+                    optimizer.restore(best)
+                    rate.decay()
+                    history._rate_scale, history._no_improvement_count = rate.scale, 0
+                    progress.stalled(validate is not None, tol, patience,
+                                     f"The fit is stuck: restored the weights "
+                                     f"of epoch {history._best_epoch} and divided the "
+                                     f"learning rate by {_schedules.DECAY:g} (now "
+                                     f"{rate.at(0):.3g}).")
+                    continue
                 if rate.schedule == "adaptive" and rate.n_decays < _schedules.MAX_DECAYS:
                     rate.decay()
                     history._rate_scale, history._no_improvement_count = rate.scale, 0

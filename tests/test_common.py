@@ -155,10 +155,11 @@ def _predict(est, X):
 def test_sample_weight_equivalence_passes_in_float64_not_float32(name):
     """The same settings, one batch per epoch in both fits: the check passes in float64
     and fails in float32, so the dtype, not the batching, decides it. (At the default
-    step size the classifier's float64 fits differ by 6e-7 relative, just over the
-    check's 1e-7: a smaller step amplifies rounding less.)"""
+    step size the classifier's float64 fits differ by 6e-7 relative, and at 1e-3 by
+    1.2e-7 on some CPUs, over the check's 1e-7: a smaller step amplifies rounding
+    less.)"""
     _, _, (X_repeated, _) = _sample_weight_check_data()
-    est = getattr(skrnn, name)(random_state=0, learning_rate_init=1e-3, batch_size=32)
+    est = getattr(skrnn, name)(random_state=0, learning_rate_init=5e-4, batch_size=32)
     assert est.batch_size >= len(X_repeated)  # 27 rows: one batch, weighted or repeated
     check_sample_weight_equivalence_on_dense_data(name, clone(est).set_params(
         dtype=np.float64))

@@ -10,7 +10,7 @@ import pytest
 
 from skrnn import RNNClassifier
 from skrnn._params import InvalidParameterError
-from skrnn._schedules import DECAY, MAX_DECAYS, LearningRate, is_diverging
+from skrnn._schedules import DECAY, MAX_DECAYS, LearningRate, is_diverging, is_stuck
 from skrnn._training import Progress, Step
 
 from ._data import fit_quietly, sign_of_sum_task
@@ -64,6 +64,27 @@ def test_rising_loss_is_told_from_a_noisy_plateau():
     assert not is_diverging([0.8, 0.9, 1.0])  # too short to tell
 
 
+def test_a_stuck_stall_is_told_from_a_converged_one():
+    assert is_stuck([0.78, 0.69, 0.72, 0.70])  # never below half its first loss: a plateau
+    assert is_stuck([0.78, 0.30, 0.62, 0.60])  # gave back more than half its gain
+    assert not is_stuck([0.78, 0.30, 0.40, 0.35])  # kept most of it
+    assert not is_stuck([0.78, 0.010, 0.020])  # the noise of a converged fit
+    assert not is_stuck([0.78, 0.20, 0.203])  # within 2 % of the best
+    assert not is_stuck([0.78])
+
+
+def test_a_stuck_stall_rolls_back_and_lowers_the_rate(toy):
+    X, y = toy
+    # At this rate the loss jumps away from its best and stays up: the stall rolls back
+    # to the best weights at a fifth of the rate, at most MAX_DECAYS times, and the fit
+    # goes on from them.
+    clf, out = _fit(X, y, learning_rate_init=0.3, n_iter_no_change=3, max_iter=60)
+    stuck = out.count("The fit is stuck: restored the weights of epoch")
+    assert 1 <= stuck <= MAX_DECAYS
+    assert clf._rate_scale <= DECAY ** -stuck
+    assert clf.loss_curve_[clf._best_epoch - 1] == min(clf.loss_curve_)
+
+
 def test_the_weights_of_the_best_epoch_are_kept(toy):
     X, y = toy
     # At this rate the training loss bounces: its best epoch is not the last.
@@ -90,8 +111,9 @@ def test_the_weights_of_the_best_epoch_are_kept(toy):
 def test_a_rising_loss_rolls_back_and_lowers_the_rate(toy):
     X, y = toy
     clf, out = _fit(X, y, solver="sgd", learning_rate_init=1.0)
-    assert "Training loss rose for 3 epochs: restored the weights of epoch" in out
-    assert clf._rate_scale == pytest.approx(1 / DECAY)
+    rollbacks = out.count("Training loss rose for 3 epochs: restored the weights of epoch")
+    assert rollbacks >= 1
+    assert clf._rate_scale == pytest.approx(DECAY ** -rollbacks)  # one division each
     # After the roll-back the loss went on from the best weights at the lower rate.
     k = next(i for i in range(3, len(clf.loss_curve_))
              if is_diverging(clf.loss_curve_[: i + 1]))
@@ -102,8 +124,10 @@ def test_a_rising_loss_rolls_back_and_lowers_the_rate(toy):
 def test_adaptive_divides_the_rate_at_each_stall_then_stops(toy):
     X, y = toy
     # tol=10: no epoch improves by it, so every n_iter_no_change + 1 epochs are a stall.
-    const, _ = _fit(X, y, tol=10.0, n_iter_no_change=1)
-    adaptive, out = _fit(X, y, tol=10.0, n_iter_no_change=1, learning_rate="adaptive")
+    # At 0.1 the loss halves in two epochs: the stalls are not stuck (is_stuck).
+    const, _ = _fit(X, y, tol=10.0, n_iter_no_change=1, learning_rate_init=0.1)
+    adaptive, out = _fit(X, y, tol=10.0, n_iter_no_change=1, learning_rate="adaptive",
+                         learning_rate_init=0.1)
     assert const.n_iter_ == 3  # epoch 1 improves on inf; 2 and 3 stall: stop
     assert adaptive.n_iter_ == 3 + 2 * MAX_DECAYS
     assert adaptive._rate_scale == pytest.approx(DECAY ** -MAX_DECAYS)
@@ -113,14 +137,16 @@ def test_adaptive_divides_the_rate_at_each_stall_then_stops(toy):
 
 def test_the_rate_divisions_carry_over_warm_start(toy):
     X, y = toy
-    clf, _ = _fit(X, y, tol=10.0, n_iter_no_change=1, learning_rate="adaptive", max_iter=4)
+    clf, _ = _fit(X, y, tol=10.0, n_iter_no_change=1, learning_rate="adaptive", max_iter=4,
+                  learning_rate_init=0.1)
     assert clf._rate_scale == pytest.approx(1 / DECAY)
     clf.set_params(max_iter=1, warm_start=True)
     fit_quietly(clf, X, y)
     # Epoch 5 is the second stall in a row after the decay of epoch 3, as in one fit:
     # the division and the no-improvement count both carried over.
     assert clf._rate_scale == pytest.approx(DECAY ** -2)
-    one, _ = _fit(X, y, tol=10.0, n_iter_no_change=1, learning_rate="adaptive", max_iter=5)
+    one, _ = _fit(X, y, tol=10.0, n_iter_no_change=1, learning_rate="adaptive", max_iter=5,
+                  learning_rate_init=0.1)
     for k, v in one.params_.items():
         np.testing.assert_array_equal(clf.params_[k], v)
 
