@@ -1,6 +1,8 @@
 """What the estimators do with their defaults, on the bundled data.
 
-Every skrnn model here has only ``random_state`` set (the generator also ``max_time``),
+Every skrnn model here has only ``random_state`` set (the generator also ``max_time``);
+the classifier on negation, Rotten Tomatoes, JapaneseVowels and GunPoint, the tagger on
+the Turkish Web Treebank (authors' split), the generator on tinyshakespeare,
 over several seeds; beside it, the baselines the examples print, measured in the same
 run. Mean, min and max over the seeds, and the mean and longest fit time. This is how
 the defaults were chosen (``docs/defaults.md``) and how a regression of them is caught.
@@ -8,7 +10,7 @@ the defaults were chosen (``docs/defaults.md``) and how a regression of them is 
 Run (about 25 minutes with the generator; nothing else should run meanwhile)::
 
     python benchmarks/defaults.py --json benchmarks/defaults.json
-    python benchmarks/defaults.py --skip-generator      # the classifiers only, ~5 min
+    python benchmarks/defaults.py --skip-generator      # classifier and tagger, ~8 min
     python benchmarks/defaults.py --params '{"cell": "rnn"}' --datasets negation,gunpoint
 
 ``--params`` sets RNNClassifier parameters on top of the defaults, to compare a
@@ -28,13 +30,20 @@ from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 
-from skrnn import RNNClassifier, RNNSequenceGenerator, SequenceScaler, SequenceVectorizer
+from skrnn import (
+    RNNClassifier,
+    RNNSequenceGenerator,
+    RNNSequenceTagger,
+    SequenceScaler,
+    SequenceVectorizer,
+)
 from skrnn.datasets import (
     load_gunpoint,
     load_japanese_vowels,
     load_negation_sentiment,
     load_rotten_tomatoes,
     load_tinyshakespeare,
+    load_turkish_web_treebank,
 )
 
 DATASETS = ("negation", "rotten_tomatoes", "japanese_vowels", "gunpoint")
@@ -125,6 +134,47 @@ def fresh_start_windows(text, width=100):
     return [text[i : i + width + 1] for i in range(0, len(text) - 1, width)]
 
 
+def tagger_rows(seeds):
+    """Test token accuracy on all, known and unseen tokens; the most-frequent-tag
+    baseline beside it (the window logistic regression is in the example)."""
+    data = load_turkish_web_treebank()
+    seen = {t for s in data.X_train for t in s}
+    unseen = np.array([t not in seen for s in data.X_test for t in s])
+    truth = np.concatenate([np.asarray(t) for t in data.y_test])
+    runs = []
+    for seed in seeds:
+        start = time.perf_counter()
+        tagger = RNNSequenceTagger(random_state=seed).fit(data.X_train, data.y_train)
+        seconds = time.perf_counter() - start
+        right = np.concatenate(tagger.predict(data.X_test)) == truth
+        runs.append((right.mean(), right[~unseen].mean(), right[unseen].mean(), seconds))
+    counts = {}
+    for tokens, tags in zip(data.X_train, data.y_train):
+        for token, tag in zip(tokens, tags):
+            counts.setdefault(token.lower(), {}).setdefault(tag, 0)
+            counts[token.lower()][tag] += 1
+    overall = max(set(truth), key=lambda t: sum(c.get(t, 0) for c in counts.values()))
+    best = {tok: max(c, key=c.get) for tok, c in counts.items()}
+    guess = np.array([best.get(t.lower(), overall) for s in data.X_test for t in s])
+    frequent = guess == truth
+    runs = np.array(runs)
+    rows = []
+    for k, what in enumerate(("all", "known", "unseen")):
+        rows.append({"dataset": "turkish_web_treebank", "model": "defaults",
+                     "metric": f"test token accuracy, {what} tokens",
+                     "mean": runs[:, k].mean(), "min": runs[:, k].min(),
+                     "max": runs[:, k].max(), "n_seeds": len(runs),
+                     "fit_s": runs[:, 3].mean(), "fit_s_max": runs[:, 3].max()})
+        print(_line(rows[-1]), flush=True)
+    for what, mask in (("all", slice(None)), ("known", ~unseen), ("unseen", unseen)):
+        acc = float(frequent[mask].mean())
+        rows.append({"dataset": "turkish_web_treebank", "model": "most frequent tag",
+                     "metric": f"test token accuracy, {what} tokens", "mean": acc,
+                     "min": acc, "max": acc, "n_seeds": 1, "fit_s": 0.0, "fit_s_max": 0.0})
+        print(_line(rows[-1]), flush=True)
+    return rows
+
+
 def generator_rows(max_times, seed):
     text = load_tinyshakespeare()
     cut = int(0.9 * len(text))
@@ -170,11 +220,14 @@ def main(argv=None):
     parser.add_argument("--max-times", default="300,600",
                         help="the generator's max_time values, seconds")
     parser.add_argument("--skip-generator", action="store_true")
+    parser.add_argument("--skip-tagger", action="store_true")
     parser.add_argument("--json", help="write the rows here")
     args = parser.parse_args(argv)
     params = json.loads(args.params)
     datasets = [d for d in args.datasets.split(",") if d]
     rows = classifier_rows(datasets, range(args.seeds), params)
+    if not args.skip_tagger:
+        rows += tagger_rows(range(args.seeds))
     if not args.skip_generator:
         rows += generator_rows([float(t) for t in args.max_times.split(",")], seed=0)
     print(markdown(rows))

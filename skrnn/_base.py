@@ -387,7 +387,10 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             last = {"params": last_params, "optimizer": last_state}
         self._commit(data.attributes, optimizer.params, optimizer,
                      {**history.attributes(), **model, "_last_state": last})
-        if not partial and not stopped and history.n_iter_ >= self.max_iter:
+        # The cosine schedule plans max_iter epochs: reaching them is its end, not a fit
+        # cut short.
+        if not partial and not stopped and history.n_iter_ >= self.max_iter and \
+                self.learning_rate != "cosine":
             warnings.warn(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
                 "optimization hasn't converged yet.",

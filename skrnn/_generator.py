@@ -160,8 +160,9 @@ class RNNSequenceGenerator(BaseRNN):
         ``n_iter_no_change`` epochs, and stops at the third such stall; ``"cosine"``
         anneals it to 0 along half a cosine over ``max_iter`` epochs or ``max_time``
         seconds when it is set, whichever ends first. With
-        every schedule, a training loss that rises for 3 epochs in a row rolls back to
-        the best weights and divides the rate by 5.
+        every schedule, a training loss that rises for 3 epochs in a row, or that
+        stalls in a fit that got nowhere, rolls back to the best weights and divides
+        the rate by 5.
     learning_rate_init : float, default=0.003
         Step size of the optimizer.
     max_iter : int, default=200

@@ -37,9 +37,11 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         ``"adaptive"`` divides it by 5 each time the monitored value (validation score
         with ``early_stopping``, else training loss) does not improve by ``tol`` for
         ``n_iter_no_change`` epochs, and stops at the third such stall; ``"cosine"``
-        anneals it to 0 along half a cosine over ``max_iter`` epochs. With
-        every schedule, a training loss that rises for 3 epochs in a row rolls back to
-        the best weights and divides the rate by 5.
+        anneals it to 0 along half a cosine over ``max_iter`` epochs (which it then
+        runs without a ``ConvergenceWarning``). With
+        every schedule, a training loss that rises for 3 epochs in a row, or that
+        stalls in a fit that got nowhere, rolls back to the best weights and divides
+        the rate by 5.
     learning_rate_init : float, default=0.01
         Step size of the optimizer.
     max_iter : int, default=200

@@ -34,7 +34,7 @@ class RNNSequenceTagger(BaseRNN):
 
     Parameters
     ----------
-    cell : {"rnn", "lstm", "gru"}, default="lstm"
+    cell : {"rnn", "lstm", "gru"}, default="gru"
         Recurrent cell, of the word-level and the character-level network.
     hidden_layer_sizes : tuple of int, default=(64,)
         Hidden units of each stacked word-level layer (per direction).
@@ -49,15 +49,17 @@ class RNNSequenceTagger(BaseRNN):
         Minibatch size. ``"auto"`` is 8 below 1000 samples (many updates an epoch on a
         small set) and ``n_samples // 8`` up to 1024 from there (few, cheap steps
         an epoch on a large one), ``n_samples`` at most.
-    learning_rate : {"constant", "adaptive", "cosine"}, default="constant"
+    learning_rate : {"constant", "adaptive", "cosine"}, default="cosine"
         Learning-rate schedule. ``"constant"`` keeps ``learning_rate_init``;
         ``"adaptive"`` divides it by 5 each time the monitored value (validation score
         with ``early_stopping``, else training loss) does not improve by ``tol`` for
         ``n_iter_no_change`` epochs, and stops at the third such stall; ``"cosine"``
-        anneals it to 0 along half a cosine over ``max_iter`` epochs. With
-        every schedule, a training loss that rises for 3 epochs in a row rolls back to
-        the best weights and divides the rate by 5.
-    learning_rate_init : float, default=0.005
+        anneals it to 0 along half a cosine over ``max_iter`` epochs (which it then
+        runs without a ``ConvergenceWarning``). With
+        every schedule, a training loss that rises for 3 epochs in a row, or that
+        stalls in a fit that got nowhere, rolls back to the best weights and divides
+        the rate by 5.
+    learning_rate_init : float, default=0.01
         Step size of the optimizer.
     max_iter : int, default=12
         Maximum number of epochs.
@@ -161,9 +163,9 @@ class RNNSequenceTagger(BaseRNN):
 
     _head = "many_to_many"
 
-    def __init__(self, cell="lstm", hidden_layer_sizes=(64,), activation="tanh",
+    def __init__(self, cell="gru", hidden_layer_sizes=(64,), activation="tanh",
                  solver="adam", alpha=1e-5, batch_size=16,
-                 learning_rate="constant", learning_rate_init=0.005,
+                 learning_rate="cosine", learning_rate_init=0.01,
                  max_iter=12, clip_norm=5.0, tol=1e-4, n_iter_no_change=3,
                  early_stopping=False, validation_fraction=0.1, warm_start=False,
                  random_state=None, verbose=0, momentum=0.9, nesterovs_momentum=True,

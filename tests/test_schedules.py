@@ -4,9 +4,11 @@ import contextlib
 import io
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 from skrnn import RNNClassifier
 from skrnn._params import InvalidParameterError
@@ -171,6 +173,17 @@ def test_cosine_steps_anneal_over_max_iter(toy, monkeypatch):
     rates.clear()
     _fit(X, y, max_iter=2, batch_size=20)
     assert rates == [0.01] * 6
+
+
+def test_cosine_runs_its_planned_epochs_without_a_convergence_warning(toy):
+    X, y = toy
+    params = {"hidden_layer_sizes": (4,), "max_iter": 2, "random_state": 0, **PINNED}
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
+        RNNClassifier(**params).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf = RNNClassifier(learning_rate="cosine", **params).fit(X, y)
+    assert clf.n_iter_ == 2
 
 
 def test_fine_tuning_on_new_data_is_not_rolled_back(toy):

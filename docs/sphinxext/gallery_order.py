@@ -11,6 +11,7 @@ STORY = [
     "plot_text_generation.py",
     "plot_time_series_confusion.py",
     "plot_regression_ragged.py",
+    "plot_tagging_regimes.py",
     "plot_speed_vs_pytorch.py",
 ]
 
