@@ -60,3 +60,8 @@ for ax, i in zip(axes, range(3)):
 axes[0].legend(fontsize=8, ncol=3, loc="upper left")
 axes[-1].set_xlabel("step")
 plt.show()
+
+# %%
+# The tagger follows the long stretches and the switches between them; where it errs
+# is in short visits of a step or two to the other regime, whose few values say little
+# against the steps around them.
