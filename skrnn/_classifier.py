@@ -51,7 +51,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         Step size of the optimizer.
     max_iter : int, default=200
         Maximum number of epochs (passes over the training data).
-    clip_norm : float or None, default=5.0
+    clip_norm : float or None, default=1.0
         Rescale the gradient when its global norm (over all parameters) exceeds
         this; ``None`` disables clipping.
     tol : float, default=1e-4
@@ -152,7 +152,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
     def __init__(self, cell="gru", hidden_layer_sizes=(64,), activation="tanh", solver="adam",
                  alpha=1e-4, batch_size="auto",
                  learning_rate="constant", learning_rate_init=0.02, max_iter=200,
-                 clip_norm=5.0, tol=1e-4, n_iter_no_change="auto", early_stopping="auto",
+                 clip_norm=1.0, tol=1e-4, n_iter_no_change="auto", early_stopping="auto",
                  validation_fraction=0.1, warm_start=False, random_state=None, verbose=0,
                  momentum=0.9, nesterovs_momentum=True, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, rho=0.9, class_weight=None, bidirectional=False, pooling="max",

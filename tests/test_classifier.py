@@ -32,7 +32,7 @@ def _fast(**kw):
     # before the defaults benchmark), so that each still tests what it says.
     params = {"hidden_layer_sizes": (8,), "max_iter": 30, "random_state": 0, "cell": "rnn",
               "pooling": "last", "batch_size": 32, "learning_rate_init": 0.01,
-              "n_iter_no_change": 10, "early_stopping": False}
+              "n_iter_no_change": 10, "early_stopping": False, "clip_norm": 5.0}
     params.update(kw)
     return RNNClassifier(**params)
 
