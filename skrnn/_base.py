@@ -15,6 +15,7 @@ skops without trusting anything but skrnn's own estimator class.
 import contextlib
 import dataclasses
 import functools
+import threading
 import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral
@@ -50,6 +51,8 @@ from ._workspace import Workspace
 __all__ = ["BaseRNN", "InvalidParameterError", "TrainingData"]
 
 _THREADPOOLS = None  # a threadpoolctl.ThreadpoolController, made on first use
+_RUNNING_FITS = [0]  # fits running now in this process's threads (see _blas_threads_for)
+_RUNNING_FITS_LOCK = threading.Lock()
 
 # What the "auto" defaults resolve to, chosen by benchmarks/defaults.py (the table and
 # the reasons: docs/defaults.md). early_stopping="auto" holds out a validation set from
@@ -557,8 +560,9 @@ def _check_sizes(sizes):
                                     f"positive integers, got {value!r}.")
 
 
+@contextlib.contextmanager
 def _blas_threads_for(step_product):
-    """One BLAS thread for a model whose per-step products are small, else no change.
+    """One BLAS thread for a fit whose per-step products are small, else no change.
 
     ``step_product`` is the multiply-adds of one step's recurrent product (batch x H x
     G*H). Below ``_tuning.SMALL_STEP_PRODUCT`` (OpenBLAS's own threshold for splitting
@@ -566,13 +570,33 @@ def _blas_threads_for(step_product):
     call would wait for its worker threads, which on a busy machine costs a scheduler
     time slice (scikit-learn's KMeans limits BLAS around its loops the same way). The
     measurements behind the threshold are in ``docs/decisions.md``.
+
+    Only a fit that starts alone in its process sets a limit. BLAS's thread count is one
+    setting per process, so fits running in several threads share it (a threaded search
+    limits it around the search, ``docs/scaling.md``): one fit's limit and its restore
+    would change the others' mid-fit, and could leave the process at the limit after
+    they end. OpenBLAS also ignores a change while another living thread holds the
+    count it set last.
     """
-    if step_product >= _tuning.SMALL_STEP_PRODUCT:
-        return contextlib.nullcontext()
+    with _RUNNING_FITS_LOCK:
+        _RUNNING_FITS[0] += 1
+        alone = _RUNNING_FITS[0] == 1
+    try:
+        if alone and step_product < _tuning.SMALL_STEP_PRODUCT:
+            with _blas_controller().limit(limits=1, user_api="blas"):
+                yield
+        else:
+            yield
+    finally:
+        with _RUNNING_FITS_LOCK:
+            _RUNNING_FITS[0] -= 1
+
+
+def _blas_controller():
     global _THREADPOOLS
     if _THREADPOOLS is None:
         _THREADPOOLS = ThreadpoolController()  # inspects the loaded libraries once
-    return _THREADPOOLS.limit(limits=1, user_api="blas")
+    return _THREADPOOLS
 
 
 def _data_key(data):

@@ -2,11 +2,17 @@
 empty sequences, both dW_x paths for token ids, the minibatch plan, the BLAS thread policy.
 """
 
+import json
+import os
+import subprocess
+import sys
+import textwrap
 import tracemalloc
 
 import numpy as np
 import pytest
 
+import skrnn
 from skrnn import RNNClassifier, RNNRegressor, _base, _network, _tuning
 from skrnn._base import _blas_threads_for
 from skrnn._losses import sequence_cross_entropy, softmax_cross_entropy
@@ -189,6 +195,81 @@ def test_small_models_fit_with_one_blas_thread(monkeypatch):
     assert blas_threads() == before
     with _blas_threads_for(_tuning.SMALL_STEP_PRODUCT):  # a large model: no change
         assert blas_threads() == before
+
+
+# Run in a new interpreter: OpenBLAS ignores a thread count set by one thread while the
+# thread that set it last is alive, and this process's main thread has set it already.
+_THREADED_SEARCHES = textwrap.dedent("""
+    import json, threading, warnings
+    import joblib, numpy as np
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import GridSearchCV
+    from threadpoolctl import threadpool_info, threadpool_limits
+    from skrnn import RNNClassifier, _base
+
+    warnings.simplefilter("ignore", ConvergenceWarning)
+
+    def blas_threads():
+        return min(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
+
+    in_fits, running, overlap = [], [0], [0]
+    lock = threading.Lock()
+    run_epochs = _base.run_epochs
+
+    def spy(*args, **kwargs):  # inside a fit, its BLAS limit (if any) in force
+        with lock:
+            running[0] += 1
+            overlap[0] = max(overlap[0], running[0])
+            in_fits.append(blas_threads())
+        try:
+            return run_epochs(*args, **kwargs)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    _base.run_epochs = spy
+    rng = np.random.RandomState(0)
+    X, y = rng.randint(0, 7, size=(120, 10)), rng.randint(0, 2, size=120)
+
+    def search(hidden):
+        clf = RNNClassifier(cell="gru", hidden_layer_sizes=(hidden,), batch_size=64,
+                            max_iter=3, random_state=0)
+        grid = {"learning_rate_init": [0.01, 0.02, 0.03, 0.04]}
+        with joblib.parallel_config(backend="threading", n_jobs=2):
+            GridSearchCV(clf, grid, cv=3, refit=False).fit(X, y)
+
+    out = {"before": blas_threads()}
+    search(8)  # small models: each fit alone would run at one thread
+    out.update(after=blas_threads(), small=in_fits[:], small_overlap=overlap[0])
+    del in_fits[:]
+    overlap[0] = 0
+    with threadpool_limits(limits=1, user_api="blas"):  # one thread per fit, for 2 fits
+        search(64)  # 64 x 64 x 192 multiply-adds a step: large, no limit of skrnn's
+    out.update(large=in_fits[:], large_overlap=overlap[0], end=blas_threads())
+    print(json.dumps(out))
+""")
+
+
+def test_threaded_search_leaves_blas_threads_as_they_were():
+    """Fits in threads of one process share its BLAS setting; none of them changes it for
+    good, and the caller's limit holds in every fit."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(skrnn.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        filter(None, [root, os.environ.get("PYTHONPATH")])))
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.pop(name, None)
+    child = subprocess.run([sys.executable, "-c", _THREADED_SEARCHES], capture_output=True,
+                           text=True, timeout=300, check=True, env=env)
+    out = json.loads(child.stdout.splitlines()[-1])
+    if out["before"] < 2:
+        pytest.skip("one BLAS thread on this machine: nothing for threads to share")
+    assert out["small_overlap"] == out["large_overlap"] == 2  # two fits at once
+    assert len(out["small"]) == len(out["large"]) == 12
+    # Before, each small fit limited BLAS to 1 and restored what it had found, which was
+    # another fit's limit: the process was left at one thread (measured: 2 -> 1).
+    assert out["after"] == out["end"] == out["before"]
+    assert set(out["small"]) <= {1, out["before"]}
+    assert set(out["large"]) == {1}  # 2 fits x 1 thread: the cores, not 2 x 2
 
 
 def _poison(workspace):
