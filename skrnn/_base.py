@@ -51,7 +51,7 @@ from ._workspace import Workspace
 __all__ = ["BaseRNN", "InvalidParameterError", "TrainingData"]
 
 _THREADPOOLS = None  # a threadpoolctl.ThreadpoolController, made on first use
-_RUNNING_FITS = [0]  # fits running now in this process's threads (see _blas_threads_for)
+_RUNNING_FITS = 0  # fits running now in this process's threads (see _blas_threads_for)
 _RUNNING_FITS_LOCK = threading.Lock()
 
 # What the "auto" defaults resolve to, chosen by benchmarks/defaults.py (the table and
@@ -578,9 +578,10 @@ def _blas_threads_for(step_product):
     they end. OpenBLAS also ignores a change while another living thread holds the
     count it set last.
     """
+    global _RUNNING_FITS
     with _RUNNING_FITS_LOCK:
-        _RUNNING_FITS[0] += 1
-        alone = _RUNNING_FITS[0] == 1
+        _RUNNING_FITS += 1
+        alone = _RUNNING_FITS == 1
     try:
         if alone and step_product < _tuning.SMALL_STEP_PRODUCT:
             with _blas_controller().limit(limits=1, user_api="blas"):
@@ -589,7 +590,7 @@ def _blas_threads_for(step_product):
             yield
     finally:
         with _RUNNING_FITS_LOCK:
-            _RUNNING_FITS[0] -= 1
+            _RUNNING_FITS -= 1
 
 
 def _blas_controller():
