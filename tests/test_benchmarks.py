@@ -128,6 +128,23 @@ def test_memory_rows():
     assert r["peak_bytes"] > 0 and r["params_bytes"] > 0
 
 
+def test_scaling_quick_run():
+    """benchmarks/scaling.py on two small LocalClusters: every figure docs/scaling.md
+    quotes is there, and 1 and 2 workers give the same cv_results_."""
+    pytest.importorskip("distributed")
+    import scaling
+
+    out = scaling.run(quick=True)
+    s = out["searches"]
+    assert set(s) == {"grid-1-workers", "grid-2-workers", "halving-2-workers"}
+    assert out["same_cv_results_1_and_2_workers"]
+    assert out["speedup_2_vs_1_workers"] > 0 and out["halving_time_over_grid_time"] > 0
+    assert s["grid-2-workers"]["n_fits"] == 24
+    assert 0 <= s["halving-2-workers"]["held_out_accuracy"] <= 1
+    assert all(threads == [1] for r in s.values()
+               for threads in r["worker_blas_threads"].values())
+
+
 def test_report_fills_every_placeholder(tmp_path):
     pytest.importorskip("matplotlib")
     import report
