@@ -129,20 +129,24 @@ def test_memory_rows():
 
 
 def test_scaling_quick_run():
-    """benchmarks/scaling.py on two small LocalClusters: every figure docs/scaling.md
-    quotes is there, and 1 and 2 workers give the same cv_results_."""
+    """benchmarks/scaling.py on small LocalClusters: every figure docs/scaling.md quotes
+    is there, the sequential and the 2-worker searches give the same cv_results_, and
+    the worker environment without MALLOC_TRIM_THRESHOLD_ keeps one BLAS thread."""
     pytest.importorskip("distributed")
     import scaling
 
     out = scaling.run(quick=True)
     s = out["searches"]
-    assert set(s) == {"grid-1-workers", "grid-2-workers", "halving-2-workers"}
-    assert out["same_cv_results_1_and_2_workers"]
-    assert out["speedup_2_vs_1_workers"] > 0 and out["halving_time_over_grid_time"] > 0
-    assert s["grid-2-workers"]["n_fits"] == 24
-    assert 0 <= s["halving-2-workers"]["held_out_accuracy"] <= 1
-    assert all(threads == [1] for r in s.values()
+    assert set(s) == {"grid-sequential", "grid-2-workers-dask-default-env",
+                      "grid-2-workers-no-malloc-trim", "halving-2-workers-no-malloc-trim"}
+    assert out["same_cv_results_sequential_and_2_workers"]
+    assert out["speedup_2_workers_over_sequential"] > 0
+    assert out["halving_time_over_grid_time"] > 0
+    assert s["grid-2-workers-no-malloc-trim"]["n_fits"] == 24
+    assert 0 <= s["halving-2-workers-no-malloc-trim"]["held_out_accuracy"] <= 1
+    assert all(threads == [1] for r in s.values() if r["worker_blas_threads"]
                for threads in r["worker_blas_threads"].values())
+    assert "MALLOC_TRIM_THRESHOLD_" not in scaling.nanny_environ(keep_malloc_trim=False)
 
 
 def test_report_fills_every_placeholder(tmp_path):
