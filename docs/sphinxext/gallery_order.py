@@ -12,6 +12,7 @@ STORY = [
     "plot_time_series_confusion.py",
     "plot_regression_ragged.py",
     "plot_tagging_regimes.py",
+    "plot_dask_search.py",
     "plot_speed_vs_pytorch.py",
 ]
 
