@@ -260,6 +260,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         Returns
         -------
         self : RNNClassifier
+            The fitted classifier.
         """
         return self._fit(X, y, sample_weight=sample_weight)
 
@@ -269,7 +270,9 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps[, n_features])
+            Float sequences (NaN end-padded) or integer token ids (-1 end-padded).
         y : array-like of shape (n_samples,)
+            Class labels, among ``classes``.
         classes : array-like of shape (n_classes,), default=None
             All classes; required on the first call, optional (and checked) later.
         sample_weight : array-like of shape (n_samples,) or float, default=None
@@ -278,6 +281,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         Returns
         -------
         self : RNNClassifier
+            The classifier, one epoch further.
         """
         first = not hasattr(self, "params_")
         if first and classes is None:
@@ -290,10 +294,12 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps[, n_features])
+            Float sequences (NaN end-padded) or integer token ids (-1 end-padded).
 
         Returns
         -------
         y : ndarray of shape (n_samples,)
+            The predicted class of each sequence, one of ``classes_``.
         """
         check_is_fitted(self)
         return self.classes_[self._raw_outputs(X).argmax(axis=1)]
@@ -304,10 +310,12 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps[, n_features])
+            Float sequences (NaN end-padded) or integer token ids (-1 end-padded).
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            The probability of each class, rows summing to 1.
         """
         check_is_fitted(self)
         return softmax(self._raw_outputs(X))
@@ -318,10 +326,12 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps[, n_features])
+            Float sequences (NaN end-padded) or integer token ids (-1 end-padded).
 
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
+            The log-probability of each class.
         """
         check_is_fitted(self)
         return log_softmax(self._raw_outputs(X))

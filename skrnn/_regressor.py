@@ -214,6 +214,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         Returns
         -------
         self : RNNRegressor
+            The fitted regressor.
         """
         return self._fit(X, y, sample_weight=sample_weight)
 
@@ -223,6 +224,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps[, n_features])
+            Float sequences (NaN end-padded) or integer token ids (-1 end-padded).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Real targets.
         sample_weight : array-like of shape (n_samples,) or float, default=None
@@ -232,6 +234,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         Returns
         -------
         self : RNNRegressor
+            The regressor, one epoch further.
         """
         return self._fit(X, y, sample_weight=sample_weight, partial=True)
 
@@ -241,10 +244,12 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps[, n_features])
+            Float sequences (NaN end-padded) or integer token ids (-1 end-padded).
 
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predicted target of each sequence.
         """
         check_is_fitted(self)
         out = self._raw_outputs(X)

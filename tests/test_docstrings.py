@@ -34,20 +34,10 @@ SKIPPED_CHECKS = {
 # Examples sections cover its methods, as in scikit-learn.
 SKIPPED_FOR_METHODS = {"SA01", "EX01"}
 
-# Known failures, to be fixed and removed from here: name -> the checks it fails
-# today. These docstrings are in modules being refactored (issue 17). An entry that
-# no longer fails is an error too, so that this dict only shrinks.
-KNOWN_FAILURES = {
-    # PR07: a parameter without a description; RT03: a return value without one.
-    "skrnn.RNNClassifier.fit": {"RT03"},
-    "skrnn.RNNClassifier.partial_fit": {"PR07", "RT03"},
-    "skrnn.RNNClassifier.predict": {"PR07", "RT03"},
-    "skrnn.RNNClassifier.predict_proba": {"PR07", "RT03"},
-    "skrnn.RNNClassifier.predict_log_proba": {"PR07", "RT03"},
-    "skrnn.RNNRegressor.fit": {"RT03"},
-    "skrnn.RNNRegressor.partial_fit": {"PR07", "RT03"},
-    "skrnn.RNNRegressor.predict": {"PR07", "RT03"},
-}
+# Known failures: name -> the numpydoc checks it may fail, each to be fixed and removed.
+# Empty: every public docstring passes. An entry that no longer fails is an error too,
+# so that this dict only shrinks.
+KNOWN_FAILURES = {}
 
 
 def _public_objects():
