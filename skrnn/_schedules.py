@@ -22,7 +22,7 @@ DECAY = 5.0  # MLP's adaptive divisor
 MAX_DECAYS = 2  # adaptive: stalls after this many divisions stop training
 RISING_EPOCHS = 3  # consecutive rises of the training loss that count as diverging
 RISE_MARGIN = 0.02  # ... and only when the loss is this much (relative) above its best
-RELAPSE = 0.5  # a stall that kept less than this share of the first loss's gain rolls back
+RELAPSE = 0.5  # is_stuck: the share of the first loss not shed, or of the gain given back
 
 
 class LearningRate:
